@@ -1,0 +1,189 @@
+"""Client for the parts of the seven.io gateway that caller ID validation needs."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import json
+import re
+from typing import Any
+
+import aiohttp
+
+DEFAULT_BASE_URL = "https://gateway.seven.io/api"
+DEFAULT_TIMEOUT = 10.0
+SENT_WITH = "HomeAssistant-callerid"
+
+CODE_INVALID_KEY = "900"
+CODE_MISSING_SCOPE = "902"
+
+_ERROR_CODE = re.compile(r"\d{3}")
+_VALIDATION_CODE = re.compile(r"\d{4,10}")
+
+
+class SevenError(Exception):
+    """Base error of the seven.io client."""
+
+
+class SevenConnectionError(SevenError):
+    """The gateway could not be reached or did not answer in time."""
+
+
+class SevenApiError(SevenError):
+    """The gateway answered with an error or with something unexpected."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        """Keep the gateway's code (or our own name for an unreadable answer)."""
+        super().__init__(message or code)
+        self.code = code
+
+
+class SevenAuthenticationError(SevenApiError):
+    """The gateway rejected the API key."""
+
+
+class SevenMissingScopeError(SevenApiError):
+    """The API key is valid but lacks the access right for this endpoint."""
+
+
+class SevenInvalidNumberError(SevenApiError):
+    """The gateway refused the number."""
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Credit left on the account."""
+
+    amount: float
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationStarted:
+    """The gateway is calling the number; the code must be typed on the keypad."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyValidated:
+    """The number was validated before; no call is placed."""
+
+    caller_id: int | None
+    formatted_number: str | None
+    voice: bool
+
+
+type ValidationResult = ValidationStarted | AlreadyValidated
+
+
+class SevenClient:
+    """Talks to the seven.io gateway with one API key."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Use the given session; the client never creates one."""
+        self._session = session
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+
+    async def balance(self) -> Balance:
+        """Return the account balance; this also proves that the key works."""
+        data = await self._request("GET", "balance")
+        if isinstance(data, bool) or not isinstance(data, (int, float, dict)):
+            raise SevenApiError("unexpected_response")
+        if not isinstance(data, dict):
+            return Balance(amount=float(data), currency=None)
+        amount = data.get("amount")
+        currency = data.get("currency")
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise SevenApiError("unexpected_response")
+        return Balance(
+            amount=float(amount),
+            currency=currency if isinstance(currency, str) else None,
+        )
+
+    async def validate_for_voice(
+        self, number: str, *, callback: str | None = None
+    ) -> ValidationResult:
+        """Ask the gateway to call `number` with a code. Never retried: each call rings a phone."""
+        form = {"number": number}
+        if callback is not None:
+            form["callback"] = callback
+        data = await self._request("POST", "validate_for_voice", form=form)
+        if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
+            raise SevenApiError("unexpected_response")
+        if not data["success"]:
+            raise SevenInvalidNumberError("invalid_number", _text(data.get("error")))
+        code = data.get("code")
+        if code is not None:
+            if not isinstance(code, str) or not _VALIDATION_CODE.fullmatch(code):
+                raise SevenApiError("unexpected_response")
+            return ValidationStarted(code=code)
+        caller_id = data.get("id")
+        return AlreadyValidated(
+            caller_id=caller_id
+            if isinstance(caller_id, int) and not isinstance(caller_id, bool)
+            else None,
+            formatted_number=_text(data.get("formatted_output")),
+            voice=data.get("voice") is True,
+        )
+
+    async def _request(
+        self, method: str, endpoint: str, *, form: dict[str, str] | None = None
+    ) -> Any:
+        """Send one request and return the decoded JSON, raising the client's errors."""
+        headers = {
+            "X-Api-Key": self._api_key,
+            "Accept": "application/json",
+            "SentWith": SENT_WITH,
+        }
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._session.request(
+                    method, f"{self._base_url}/{endpoint}", data=form, headers=headers
+                ) as response:
+                    body = await response.text()
+                    status = response.status
+        except TimeoutError as err:
+            raise SevenConnectionError("timeout") from err
+        except aiohttp.ClientError as err:
+            raise SevenConnectionError(type(err).__name__) from err
+
+        if status in (401, 403):
+            raise SevenAuthenticationError(f"http_{status}")
+        if status >= 500:
+            raise SevenConnectionError(f"http_{status}")
+        if status >= 400:
+            raise SevenApiError(f"http_{status}")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = body.strip()
+        # Gateway errors arrive with HTTP 200 and a body that is only a code.
+        if isinstance(data, (str, int)) and not isinstance(data, bool):
+            text = str(data).strip()
+            if _ERROR_CODE.fullmatch(text):
+                raise _error_for_code(text)
+            if isinstance(data, str):
+                raise SevenApiError("unexpected_response")
+        return data
+
+
+def _error_for_code(code: str) -> SevenApiError:
+    if code == CODE_INVALID_KEY:
+        return SevenAuthenticationError(code)
+    if code == CODE_MISSING_SCOPE:
+        return SevenMissingScopeError(code)
+    return SevenApiError(code)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

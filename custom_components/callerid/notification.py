@@ -1,0 +1,37 @@
+"""The persistent notification that shows a validation code."""
+
+from __future__ import annotations
+
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+
+from .const import DOMAIN
+from .phone import format_number
+
+
+def _notification_id(entry: ConfigEntry, number: str) -> str:
+    return f"{DOMAIN}_{entry.entry_id}_{number}"
+
+
+@callback
+def async_show_code(
+    hass: HomeAssistant, entry: ConfigEntry, number: str, code: str
+) -> None:
+    """Show the code for `number`, replacing an earlier one for the same number."""
+    persistent_notification.async_create(
+        hass,
+        (
+            f"seven.io is calling **{format_number(number)}** now.\n\n"
+            f"Answer the call and type the code **{code}** on the keypad.\n\n"
+            "The caller ID sensor turns on once seven.io confirms the number."
+        ),
+        title=f"Caller ID code for {format_number(number)}",
+        notification_id=_notification_id(entry, number),
+    )
+
+
+@callback
+def async_dismiss_code(hass: HomeAssistant, entry: ConfigEntry, number: str) -> None:
+    """Remove the code notification of `number`, if there is one."""
+    persistent_notification.async_dismiss(hass, _notification_id(entry, number))

@@ -1,0 +1,27 @@
+"""Phone number parsing and display, by the phonenumbers library."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+def to_e164(text: str, region: str | None) -> str | None:
+    """
+    Return `text` as an E.164 number, or None if it is no valid phone number.
+
+    National formats are read as numbers of `region` (an ISO 3166 country code).
+    """
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_number(number: str) -> str:
+    """Return an E.164 number in international notation for people to read."""
+    return phonenumbers.format_number(
+        phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )

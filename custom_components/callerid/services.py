@@ -1,0 +1,160 @@
+"""The callerid.validate action."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import probatio
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .api import (
+    AlreadyValidated,
+    SevenApiError,
+    SevenAuthenticationError,
+    SevenConnectionError,
+    SevenInvalidNumberError,
+    SevenMissingScopeError,
+)
+from .const import ATTR_CONFIG_ENTRY_ID, ATTR_NUMBER, DOMAIN, SERVICE_VALIDATE
+from .data import CallerIdConfigEntry
+from .notification import async_show_code
+from .phone import format_number, to_e164
+from .webhook import async_callback_url
+
+SERVICE_VALIDATE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_NUMBER): probatio.All(
+            cv.string, probatio.Length(max=64)
+        ),
+        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+
+# Gateway codes with a message of their own; the rest share `gateway_error`.
+_GATEWAY_ERROR_KEYS = {
+    "500": "insufficient_credit",
+    "903": "forbidden_ip",
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        _async_validate,
+        schema=SERVICE_VALIDATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+async def _async_validate(call: ServiceCall) -> ServiceResponse:
+    """Start a validation: seven.io calls the number and the code is shown."""
+    hass = call.hass
+    entry = _entry_for_call(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    number = _to_e164(hass, call.data[ATTR_NUMBER])
+    token = secrets.token_urlsafe(32)
+    callback_url = await async_callback_url(hass, entry, token)
+
+    try:
+        result = await entry.runtime_data.client.validate_for_voice(
+            number, callback=callback_url
+        )
+    except SevenAuthenticationError as err:
+        entry.async_start_reauth(hass)
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except SevenMissingScopeError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="missing_scope"
+        ) from err
+    except SevenInvalidNumberError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="number_rejected",
+            translation_placeholders={"number": format_number(number)},
+        ) from err
+    except SevenConnectionError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="cannot_connect"
+        ) from err
+    except SevenApiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key=_GATEWAY_ERROR_KEYS.get(err.code, "gateway_error"),
+            translation_placeholders={"code": err.code},
+        ) from err
+
+    store = entry.runtime_data.store
+    if isinstance(result, AlreadyValidated):
+        record = await store.async_set_validated(
+            number, caller_id=result.caller_id, voice=result.voice
+        )
+        code = None
+    else:
+        record = await store.async_start(number, token)
+        code = result.code
+        async_show_code(hass, entry, number, code)
+    response: dict[str, Any] = {
+        "number": number,
+        "status": record.status.value,
+        "code": code,
+        "caller_id": record.caller_id,
+        "voice": record.voice,
+    }
+    return response
+
+
+def _entry_for_call(hass: HomeAssistant, entry_id: str | None) -> CallerIdConfigEntry:
+    """Return the loaded entry the call means, or say why there is none."""
+    if entry_id is not None:
+        entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_id
+        )
+        if entry is None or entry.domain != DOMAIN:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_found",
+                translation_placeholders={"config_entry_id": entry_id},
+            )
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"title": entry.title},
+            )
+        return entry
+    loaded: list[CallerIdConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not loaded:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_loaded_entry"
+        )
+    if len(loaded) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="entry_required"
+        )
+    return loaded[0]
+
+
+def _to_e164(hass: HomeAssistant, raw: str) -> str:
+    """Parse a number as a person types it; national formats use Home Assistant's country."""
+    if (number := to_e164(raw, hass.config.country)) is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_number",
+            translation_placeholders={"number": raw},
+        )
+    return number

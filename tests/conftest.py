@@ -1,0 +1,93 @@
+"""Shared fixtures of the callerid tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Imported first: the test plugin puts a `custom_components` package of its own on
+# sys.path when Home Assistant starts, and ours must be the one that is found.
+import custom_components.callerid  # noqa: F401  # isort: skip
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from yarl import URL
+
+from custom_components.callerid.const import DOMAIN
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.setup import async_setup_component
+
+API_KEY = "test-api-key-0123456789"
+WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+GATEWAY = "https://gateway.seven.io/api"
+BALANCE_URL = f"{GATEWAY}/balance"
+VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
+EXTERNAL_URL = "https://home.example.org"
+NUMBER = "+4917612345678"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+async def core_config(hass: HomeAssistant) -> None:
+    """Give Home Assistant a country and an external URL, as a real install has."""
+    await async_process_ha_core_config(
+        hass, {"country": "DE", "external_url": EXTERNAL_URL}
+    )
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """Return a config entry of one seven.io account."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="seven.io",
+        unique_id="account-1",
+        data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: WEBHOOK_ID},
+        entry_id="01JCALLERIDENTRY000000000",
+    )
+
+
+@pytest.fixture
+def gateway(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
+    """Answer the key check as seven.io does for a working key."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 12.34, "currency": "EUR"})
+    return aioclient_mock
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+) -> MockConfigEntry:
+    """Set up the integration with one entry."""
+    assert await async_setup_component(hass, "persistent_notification", {})
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+def answer_validation(aioclient_mock: AiohttpClientMocker, **kwargs: Any) -> None:
+    """Make the gateway answer the next validate_for_voice request."""
+    aioclient_mock.post(VALIDATE_URL, **kwargs)
+
+
+def validate_calls(aioclient_mock: AiohttpClientMocker) -> list[tuple[Any, ...]]:
+    """Return the validate_for_voice requests the gateway received."""
+    return [call for call in aioclient_mock.mock_calls if str(call[1]) == VALIDATE_URL]
+
+
+def callback_path(aioclient_mock: AiohttpClientMocker) -> URL:
+    """Return the path and query of the callback URL sent with the last validation."""
+    callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
+    assert str(callback).startswith(f"{EXTERNAL_URL}/api/webhook/")
+    return URL.build(path=callback.path, query=callback.query)

@@ -1,0 +1,160 @@
+"""Tests of the per-number binary sensors and the state behind them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import (
+    ClientSessionGenerator,
+    WebSocketGenerator,
+)
+from syrupy.assertion import SnapshotAssertion
+from yarl import URL
+
+from custom_components.callerid import async_remove_config_entry_device
+from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+
+from .conftest import NUMBER, answer_validation, callback_path
+
+STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
+SECOND = "+4930123456"
+OK = {"sender": "4917612345678", "success": "1", "voice": "1", "id": "7"}
+
+
+async def start(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, number: str
+) -> URL:
+    """Start a validation and return its callback path."""
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": number},
+        blocking=True,
+        return_response=True,
+    )
+    return callback_path(aioclient_mock)
+
+
+async def test_entities(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """One sensor and one device per number, appearing without a reload."""
+    freezer.move_to("2026-11-27T12:00:00+00:00")
+    assert hass.states.async_entity_ids("binary_sensor") == []
+    await start(hass, aioclient_mock, NUMBER)
+    aioclient_mock.clear_requests()
+    answer_validation(aioclient_mock, json={"success": True, "id": 99, "voice": True})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": SECOND},
+        blocking=True,
+        return_response=True,
+    )
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.name == "+49 176 12345678"
+    entity = entity_registry.async_get("binary_sensor.49_176_12345678_caller_id")
+    assert entity is not None
+    assert entity.unique_id == f"{init_integration.entry_id}_{NUMBER}_validated"
+    assert entity.device_id == device.id
+
+
+async def test_state_survives_restart(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A callback that arrives after a restart still completes its validation."""
+    path = await start(hass, aioclient_mock, NUMBER)
+    stored = hass_storage[STORAGE_KEY]["data"]["numbers"]
+    assert [record["status"] for record in stored] == ["pending"]
+    # Only a hash of the token is written down.
+    assert path.query["token"] not in repr(hass_storage[STORAGE_KEY])
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
+    assert state.state == "off"
+    assert state.attributes["status"] == "pending"
+
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(OK))).status == 200
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "on"
+    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["status"] == "validated"
+
+
+async def test_removing_device_forgets_number(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+    device_registry: dr.DeviceRegistry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Deleting a number's device forgets it; its token no longer counts."""
+    assert await async_setup_component(hass, "config", {})
+    path = await start(hass, aioclient_mock, NUMBER)
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
+    )
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id(
+        {
+            "type": "config/device_registry/remove_config_entry",
+            "config_entry_id": init_integration.entry_id,
+            "device_id": device.id,
+        }
+    )
+    assert (await ws.receive_json())["success"]
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id") is None
+    assert hass_storage[STORAGE_KEY]["data"]["numbers"] == []
+
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(OK))).status == 403
+
+    # Validating it again brings it back.
+    await start(hass, aioclient_mock, NUMBER)
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"
+
+
+async def test_foreign_device_is_left_alone(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    device_registry: dr.DeviceRegistry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A device without one of our identifiers forgets nothing."""
+    await start(hass, aioclient_mock, NUMBER)
+    device = device_registry.async_get_or_create(
+        config_entry_id=init_integration.entry_id, identifiers={("other", "x")}
+    )
+    assert await async_remove_config_entry_device(hass, init_integration, device)
+    assert len(hass_storage[STORAGE_KEY]["data"]["numbers"]) == 1

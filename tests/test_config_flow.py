@@ -1,0 +1,267 @@
+"""Tests of the config flow: user, reauth, reconfigure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+
+from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from .conftest import API_KEY, BALANCE_URL, WEBHOOK_ID
+
+SIM_URL = "http://127.0.0.1:8765/api"
+
+
+async def test_user_flow_creates_entry(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A working key creates an entry with its own webhook id."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.5, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "seven.io"
+    assert result["data"][CONF_API_KEY] == API_KEY
+    assert len(result["data"][CONF_WEBHOOK_ID]) == 64
+    assert CONF_BASE_URL not in result["data"]
+    assert aioclient_mock.mock_calls[0][3]["X-Api-Key"] == API_KEY
+    assert API_KEY not in (result["result"].unique_id or "")
+
+
+async def test_advanced_section_sets_gateway_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The collapsed advanced section can point the entry at another gateway."""
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_API_KEY: API_KEY, "advanced": {CONF_BASE_URL: f"{SIM_URL}/"}},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == SIM_URL
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"text": "900"}, "invalid_auth"),
+        ({"status": 401}, "invalid_auth"),
+        ({"exc": TimeoutError()}, "cannot_connect"),
+        ({"exc": aiohttp.ClientConnectionError()}, "cannot_connect"),
+        ({"status": 503}, "cannot_connect"),
+        ({"text": "<html>"}, "unknown"),
+        ({"text": "903"}, "unknown"),
+    ],
+)
+async def test_user_flow_errors_then_recovers(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    answer: dict[str, Any],
+    error: str,
+) -> None:
+    """Each failure shows its error; the same form then succeeds."""
+    aioclient_mock.get(BALANCE_URL, **answer)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_key_without_balance_scope_is_accepted(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """902 means the key works but may not read the balance."""
+    aioclient_mock.get(BALANCE_URL, text="902")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}, data=None
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_same_key_twice_aborts(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A key that is configured already is not added again, and not even checked."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    calls_before: list[int] = []
+    for expected in (FlowResultType.CREATE_ENTRY, FlowResultType.ABORT):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        await hass.async_block_till_done()
+        calls_before.append(aioclient_mock.call_count)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: API_KEY}
+        )
+        assert result["type"] is expected
+    assert result["reason"] == "already_configured"
+    assert aioclient_mock.call_count == calls_before[-1]
+
+
+async def test_two_accounts_side_by_side(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Two keys make two entries with different webhooks."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    for key in ("key-one-0123456789", "key-two-0123456789"):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: key}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert len(entries) == 2
+    assert entries[0].data[CONF_WEBHOOK_ID] != entries[1].data[CONF_WEBHOOK_ID]
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_replace_key(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    source: str,
+) -> None:
+    """Reauth and reconfigure check the new key, keep the webhook and reload."""
+    entry_input: dict[str, Any] = {CONF_API_KEY: "new-key-0123456789"}
+    if source == "reconfigure":
+        entry_input["advanced"] = {CONF_BASE_URL: "https://gateway.seven.io/api"}
+    entry = init_integration
+    if source == "reauth":
+        result = await entry.start_reauth_flow(hass)
+        assert result["step_id"] == "reauth_confirm"
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(BALANCE_URL, text="900")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "wrong-key-0123456789"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], entry_input
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == f"{source}_successful"
+    assert entry.data[CONF_API_KEY] == "new-key-0123456789"
+    assert entry.data[CONF_WEBHOOK_ID] == WEBHOOK_ID
+    await hass.async_block_till_done()
+    assert aioclient_mock.mock_calls[-1][3]["X-Api-Key"] == "new-key-0123456789"
+
+
+async def test_reauth_keeps_gateway_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A new key is checked against the entry's own gateway, not seven.io's."""
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="x",
+        data={
+            CONF_API_KEY: API_KEY,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+            CONF_BASE_URL: SIM_URL,
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "another-key-0123456789"}
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_BASE_URL] == SIM_URL
+    assert all(str(call[1]).startswith(SIM_URL) for call in aioclient_mock.mock_calls)
+
+
+async def test_replace_key_with_key_of_other_entry_aborts(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A key that belongs to another entry is refused."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    for key in ("key-one-0123456789", "key-two-0123456789"):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_API_KEY: key}
+        )
+    first = hass.config_entries.async_entries(DOMAIN)[0]
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": first.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "key-two-0123456789"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert first.data[CONF_API_KEY] == "key-one-0123456789"
+
+
+async def test_reconfigure_back_to_seven(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Reconfigure can move an entry from a test gateway back to seven.io."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="x",
+        data={
+            CONF_API_KEY: API_KEY,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+            CONF_BASE_URL: SIM_URL,
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    schema = result["data_schema"].schema
+    assert "advanced" in schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_API_KEY: API_KEY,
+            "advanced": {CONF_BASE_URL: "https://gateway.seven.io/api"},
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert CONF_BASE_URL not in entry.data
+    assert entry.data[CONF_WEBHOOK_ID] == WEBHOOK_ID

@@ -1,0 +1,47 @@
+"""Tests of the diagnostics: useful, and free of secrets."""
+
+from __future__ import annotations
+
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from homeassistant.core import HomeAssistant
+
+from .conftest import API_KEY, NUMBER, WEBHOOK_ID, answer_validation, callback_path
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Numbers and their state are there; key, webhook id and token are not."""
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": NUMBER},
+        blocking=True,
+        return_response=True,
+    )
+    token = callback_path(aioclient_mock).query["token"]
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, init_integration
+    )
+
+    assert diagnostics == snapshot(exclude=props("requested_at"))
+    text = repr(diagnostics)
+    for secret in (API_KEY, WEBHOOK_ID, token):
+        assert secret not in text

@@ -1,0 +1,170 @@
+"""Tests of setting up, unloading and removing an entry."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+import aiohttp
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from yarl import URL
+
+from custom_components.callerid.const import (
+    CONF_CLOUDHOOK_URL,
+    DOMAIN,
+    SERVICE_VALIDATE,
+)
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+
+from .conftest import BALANCE_URL, NUMBER, WEBHOOK_ID, answer_validation, validate_calls
+
+CLOUDHOOK = "https://hooks.nabu.casa/abc?existing=1"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"json": {"amount": 1.0, "currency": "EUR"}},
+        {"text": "902"},
+        # Gateway out of reach: the webhook must still receive callbacks.
+        {"exc": aiohttp.ClientConnectionError()},
+        {"status": 503},
+    ],
+)
+async def test_setup_loads(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    answer: dict[str, Any],
+) -> None:
+    """The entry loads whatever the gateway's state, unless the key is rejected."""
+    aioclient_mock.get(BALANCE_URL, **answer)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_rejected_key_at_setup_starts_reauth(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """900 at setup fails the entry and asks for a new key."""
+    aioclient_mock.get(BALANCE_URL, text="900")
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_remove_entry_deletes_storage(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Removing the entry removes its stored numbers."""
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": NUMBER},
+        blocking=True,
+        return_response=True,
+    )
+    key = f"{DOMAIN}.{init_integration.entry_id}"
+    assert key in hass_storage
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+def _fake_cloud(*, subscribed: bool, error: str | None = None) -> Any:
+    """Stand in for Home Assistant Cloud, whose package needs more than the tests install."""
+
+    class CloudNotAvailable(Exception):  # noqa: N818 - the cloud integration's names
+        pass
+
+    class CloudNotConnected(Exception):  # noqa: N818
+        pass
+
+    create = AsyncMock(return_value=CLOUDHOOK)
+    if error is not None:
+        create.side_effect = {
+            "not available": CloudNotAvailable,
+            "not connected": CloudNotConnected,
+        }[error]
+    return SimpleNamespace(
+        CloudNotAvailable=CloudNotAvailable,
+        CloudNotConnected=CloudNotConnected,
+        async_active_subscription=lambda hass: subscribed,
+        async_get_or_create_cloudhook=create,
+        async_delete_cloudhook=AsyncMock(side_effect=CloudNotAvailable),
+    )
+
+
+async def test_cloudhook_is_the_callback_with_subscription(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """With Home Assistant Cloud, seven.io gets the cloudhook, its query kept."""
+    cloud = _fake_cloud(subscribed=True)
+    hass.config.components.add("cloud")
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    with patch.dict("sys.modules", {"homeassistant.components.cloud": cloud}):
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_VALIDATE,
+            {"number": NUMBER},
+            blocking=True,
+            return_response=True,
+        )
+        callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
+        assert callback.host == "hooks.nabu.casa"
+        assert callback.query["existing"] == "1"
+        assert len(callback.query["token"]) >= 32
+        cloud.async_get_or_create_cloudhook.assert_awaited_once_with(hass, WEBHOOK_ID)
+        assert init_integration.data[CONF_CLOUDHOOK_URL] == CLOUDHOOK
+
+        # Removing the entry tries to delete the cloudhook; cloud gone is fine.
+        await hass.config_entries.async_remove(init_integration.entry_id)
+        cloud.async_delete_cloudhook.assert_awaited_once_with(hass, WEBHOOK_ID)
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "error"),
+    [(False, None), (True, "not available"), (True, "not connected")],
+)
+async def test_cloud_unusable_falls_back_to_webhook_url(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    subscribed: bool,
+    error: str | None,
+) -> None:
+    """Without a subscription, or with Cloud not connected, the external URL is used."""
+    cloud = _fake_cloud(subscribed=subscribed, error=error)
+    hass.config.components.add("cloud")
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    with patch.dict("sys.modules", {"homeassistant.components.cloud": cloud}):
+        await hass.services.async_call(
+            DOMAIN,
+            SERVICE_VALIDATE,
+            {"number": NUMBER},
+            blocking=True,
+            return_response=True,
+        )
+    callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
+    assert callback.host == "home.example.org"
+    assert CONF_CLOUDHOOK_URL not in init_integration.data

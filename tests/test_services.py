@@ -1,0 +1,331 @@
+"""Tests of the callerid.validate action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import probatio
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
+
+from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .conftest import (
+    API_KEY,
+    NUMBER,
+    answer_validation,
+    callback_path,
+    validate_calls,
+)
+
+ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
+NEW_CODE = {"success": True, "code": "069935", "error": None}
+ALREADY = {
+    "id": 12345,
+    "sender": "4917612345678",
+    "formatted_output": "+49 176 12345678",
+    "success": True,
+    "error": "The caller ID has already been saved.",
+    "voice": True,
+}
+
+
+async def validate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call the action and return its response."""
+    response = await hass.services.async_call(
+        DOMAIN, SERVICE_VALIDATE, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+def notifications(hass: HomeAssistant) -> dict[str, Any]:
+    """Return the persistent notifications by id."""
+    return dict(persistent_notification._async_get_or_create_notifications(hass))
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_whole_way(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Action, gateway, notification, seven.io's callback, sensor on."""
+    answer_validation(aioclient_mock, json=NEW_CODE)
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+
+    response = await validate(hass, number="0176 1234 5678")
+    assert response == {
+        "number": NUMBER,
+        "status": "pending",
+        "code": "069935",
+        "caller_id": None,
+        "voice": None,
+    }
+    ((_, _, form, headers),) = validate_calls(aioclient_mock)
+    assert form["number"] == NUMBER
+    assert headers["X-Api-Key"] == API_KEY
+
+    (notification,) = notifications(hass).values()
+    assert "069935" in notification["message"]
+    assert "+49 176 12345678" in notification["message"]
+    assert "type the code" in notification["message"]
+
+    state = hass.states.get(ENTITY_ID)
+    assert state is not None
+    assert state.state == "off"
+    assert state.attributes["status"] == "pending"
+
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    seven = {
+        "id": "12345",
+        "sender": "4917612345678",
+        "formatted_output": "+49 176 12345678",
+        "success": "1",
+        "error": "",
+        "voice": "1",
+    }
+    resp = await client.get(path.update_query(seven))
+    assert resp.status == 200
+    await hass.async_block_till_done()
+
+    state = hass.states.get(ENTITY_ID)
+    assert state.state == "on"
+    assert state.attributes["status"] == "validated"
+    assert state.attributes["voice"] is True
+    assert state.attributes["caller_id"] == 12345
+    assert state.attributes["completed_at"] is not None
+    assert notifications(hass) == {}
+    assert len(events) == 1
+    assert events[0].data == {
+        "config_entry_id": "01JCALLERIDENTRY000000000",
+        "number": NUMBER,
+        "success": True,
+        "voice": True,
+        "caller_id": 12345,
+        "error": None,
+    }
+
+    # The token is single use: the same callback again changes nothing.
+    resp = await client.get(path.update_query(seven | {"success": "0"}))
+    assert resp.status == 403
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert len(events) == 1
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_already_validated(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A number seven.io knows already is validated at once, with no notification."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    response = await validate(hass, number="+49 176 12345678")
+    assert response == {
+        "number": NUMBER,
+        "status": "validated",
+        "code": None,
+        "caller_id": 12345,
+        "voice": True,
+    }
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert notifications(hass) == {}
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_repeat_replaces_notification_and_token(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A second validation shows one notification, and only its token counts."""
+    answer_validation(aioclient_mock, json=NEW_CODE)
+    await validate(hass, number=NUMBER)
+    first = callback_path(aioclient_mock)
+    await validate(hass, number=NUMBER)
+    second = callback_path(aioclient_mock)
+    assert first.query["token"] != second.query["token"]
+    assert len(notifications(hass)) == 1
+
+    client = await hass_client_no_auth()
+    params = {"sender": "4917612345678", "success": "1", "voice": "1"}
+    assert (await client.get(first.update_query(params))).status == 403
+    assert hass.states.get(ENTITY_ID).state == "off"
+    assert (await client.get(second.update_query(params))).status == 200
+    assert hass.states.get(ENTITY_ID).state == "on"
+
+
+@pytest.mark.usefixtures("init_integration")
+@pytest.mark.parametrize(
+    "number", ["", "hello", "12", "+49 176", "+999 1234567", "0176 1234 5678 9999 99"]
+)
+async def test_invalid_number_sends_nothing(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, number: str
+) -> None:
+    """A number that is not a valid phone number is refused before any request."""
+    calls = aioclient_mock.call_count
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=number)
+    assert raised.value.translation_key == "invalid_number"
+    assert aioclient_mock.call_count == calls
+    assert hass.states.async_entity_ids("binary_sensor") == []
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_too_long_input_is_refused_by_schema(hass: HomeAssistant) -> None:
+    """Absurdly long input does not reach the parser."""
+    with pytest.raises(probatio.Invalid, match="at most 64"):
+        await validate(hass, number="1" * 500)
+
+
+@pytest.mark.usefixtures("init_integration")
+@pytest.mark.parametrize(
+    ("answer", "key"),
+    [
+        ({"text": "902"}, "missing_scope"),
+        ({"text": "500"}, "insufficient_credit"),
+        ({"text": "903"}, "forbidden_ip"),
+        ({"text": "600"}, "gateway_error"),
+        ({"text": "not json"}, "gateway_error"),
+        ({"json": {"error": "x"}}, "gateway_error"),
+        ({"status": 404}, "gateway_error"),
+        ({"status": 503}, "cannot_connect"),
+        ({"exc": TimeoutError()}, "cannot_connect"),
+        ({"exc": aiohttp.ClientConnectionError()}, "cannot_connect"),
+        (
+            {"json": {"success": False, "error": "Number is invalid", "id": None}},
+            "number_rejected",
+        ),
+    ],
+)
+async def test_gateway_failures(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    answer: dict[str, Any],
+    key: str,
+) -> None:
+    """Each failure is its own translated error; no state, one request; then it works."""
+    answer_validation(aioclient_mock, **answer)
+    with pytest.raises(HomeAssistantError) as raised:
+        await validate(hass, number=NUMBER)
+    assert type(raised.value) is HomeAssistantError
+    assert raised.value.translation_key == key
+    assert str(raised.value)  # the translation exists and renders
+    assert len(validate_calls(aioclient_mock)) == 1
+    assert hass.states.get(ENTITY_ID) is None
+    assert notifications(hass) == {}
+
+    aioclient_mock.clear_requests()
+    answer_validation(aioclient_mock, json=NEW_CODE)
+    assert (await validate(hass, number=NUMBER))["status"] == "pending"
+
+
+async def test_rejected_key_starts_reauth(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """900 from the gateway raises and starts reauthentication."""
+    answer_validation(aioclient_mock, text="900")
+    with pytest.raises(HomeAssistantError) as raised:
+        await validate(hass, number=NUMBER)
+    assert raised.value.translation_key == "auth_failed"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows[0]["context"]["entry_id"] == init_integration.entry_id
+
+
+async def test_entry_choice(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """With two loaded entries the action needs config_entry_id and checks it."""
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        title="second",
+        unique_id="account-2",
+        data={CONF_API_KEY: "other-key-0123456789", CONF_WEBHOOK_ID: "b" * 64},
+    )
+    second.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(second.entry_id)
+    answer_validation(aioclient_mock, json=NEW_CODE)
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=NUMBER)
+    assert raised.value.translation_key == "entry_required"
+
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=NUMBER, config_entry_id="nope")
+    assert raised.value.translation_key == "entry_not_found"
+
+    other = MockConfigEntry(domain="persistent_notification")
+    other.add_to_hass(hass)
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=NUMBER, config_entry_id=other.entry_id)
+    assert raised.value.translation_key == "entry_not_found"
+
+    await validate(hass, number=NUMBER, config_entry_id=second.entry_id)
+    assert validate_calls(aioclient_mock)[-1][3]["X-Api-Key"] == "other-key-0123456789"
+    callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
+    assert callback.path == f"/api/webhook/{'b' * 64}"
+
+    await hass.config_entries.async_unload(second.entry_id)
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=NUMBER, config_entry_id=second.entry_id)
+    assert raised.value.translation_key == "entry_not_loaded"
+    # One loaded entry left: it is chosen without an id.
+    assert (await validate(hass, number=NUMBER))["status"] == "pending"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_no_loaded_entry(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Without a loaded entry the action says so."""
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number=NUMBER)
+    assert raised.value.translation_key == "no_loaded_entry"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_no_callback_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Without any URL for Home Assistant, nothing is sent and the user is told why."""
+    hass.config.external_url = None
+    hass.config.internal_url = None
+    hass.config.api = None
+    with pytest.raises(HomeAssistantError) as raised:
+        await validate(hass, number=NUMBER)
+    assert raised.value.translation_key == "no_callback_url"
+    assert validate_calls(aioclient_mock) == []
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_internal_url_used_without_external(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Without an external URL the internal one is handed to seven.io."""
+    hass.config.external_url = None
+    await async_process_ha_core_config(hass, {"internal_url": "http://192.0.2.10:8123"})
+    answer_validation(aioclient_mock, json=NEW_CODE)
+    await validate(hass, number=NUMBER)
+    callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
+    assert str(callback).startswith("http://192.0.2.10:8123/api/webhook/")
+    assert len(callback.query["token"]) >= 32

@@ -1,0 +1,203 @@
+"""Tests of the callback webhook: it applies seven.io's verdict and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
+
+from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from homeassistant.core import HomeAssistant
+
+from .conftest import NUMBER, WEBHOOK_ID, answer_validation, callback_path
+
+ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
+SEVEN_OK = {
+    "id": "12345",
+    "sender": "4917612345678",
+    "formatted_output": "+49 176 12345678",
+    "success": "1",
+    "error": "",
+    "voice": "1",
+}
+
+
+@pytest.fixture
+async def pending(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> URL:
+    """Start a validation of NUMBER and return its callback path with token."""
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": NUMBER},
+        blocking=True,
+        return_response=True,
+    )
+    return callback_path(aioclient_mock)
+
+
+def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
+    """Return the sensor's state and attributes."""
+    state = hass.states.get(ENTITY_ID)
+    assert state is not None
+    return state.state, dict(state.attributes)
+
+
+async def test_failed_validation(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """success=0 marks the number failed with seven.io's error, and fires the event."""
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    client = await hass_client_no_auth()
+    resp = await client.get(
+        pending.update_query(
+            SEVEN_OK | {"success": "0", "voice": "0", "id": "", "error": "Wrong code"}
+        )
+    )
+    assert resp.status == 200
+    state, attributes = sensor(hass)
+    assert state == "off"
+    assert attributes["status"] == "failed"
+    assert attributes["error"] == "Wrong code"
+    assert attributes["voice"] is False
+    assert attributes["caller_id"] is None
+    assert [event.data["success"] for event in events] == [False]
+
+
+async def test_post_callback(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A POST with a form body is read like the GET seven.io documents."""
+    client = await hass_client_no_auth()
+    resp = await client.post(pending, data=SEVEN_OK)
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+async def test_sender_formatting_does_not_matter(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """The sender is compared as a number, not as text."""
+    client = await hass_client_no_auth()
+    resp = await client.get(
+        pending.update_query(SEVEN_OK | {"sender": "+49 176 1234 5678"})
+    )
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+async def test_extra_parameters_are_ignored(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A parameter seven.io might add later does not break the callback."""
+    client = await hass_client_no_auth()
+    resp = await client.get(pending.update_query(SEVEN_OK | {"new_field": "x"}))
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+def _forgeries(token: str) -> list[tuple[str, dict[str, str], int]]:
+    long = "9" * 3000
+    return [
+        ("no token", dict(SEVEN_OK), 400),
+        ("wrong token", SEVEN_OK | {"token": "A" * 43}, 403),
+        ("short token", SEVEN_OK | {"token": "abc"}, 400),
+        ("other number", SEVEN_OK | {"token": token, "sender": "4917612345679"}, 403),
+        ("unknown country", SEVEN_OK | {"token": token, "sender": "99912345"}, 400),
+        ("letters in sender", SEVEN_OK | {"token": token, "sender": "49176abc"}, 400),
+        ("no sender", {"token": token, "success": "1"}, 400),
+        ("no success", {"token": token, "sender": "4917612345678"}, 400),
+        ("success not a flag", SEVEN_OK | {"token": token, "success": "yes"}, 400),
+        ("voice not a flag", SEVEN_OK | {"token": token, "voice": "2"}, 400),
+        ("id not a number", SEVEN_OK | {"token": token, "id": "1; drop"}, 400),
+        ("control chars", SEVEN_OK | {"token": token, "error": "a\nb"}, 400),
+        ("oversized error", SEVEN_OK | {"token": token, "error": "e" * 300}, 400),
+        ("oversized query", SEVEN_OK | {"token": token, "pad": long}, 400),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_forgeries(""))))
+async def test_forged_callbacks_change_nothing(
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    case: int,
+) -> None:
+    """Anything but the right token for the right number is refused, state untouched."""
+    token = pending.query["token"]
+    name, params, status = _forgeries(token)[case]
+    stored = repr(hass_storage[f"{DOMAIN}.01JCALLERIDENTRY000000000"])
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    client = await hass_client_no_auth()
+
+    resp = await client.get(URL.build(path=pending.path).update_query(params))
+
+    assert resp.status == status, name
+    assert sensor(hass)[1]["status"] == "pending"
+    assert events == []
+    assert repr(hass_storage[f"{DOMAIN}.01JCALLERIDENTRY000000000"]) == stored
+    # The real callback still works afterwards.
+    resp = await client.get(pending.update_query(SEVEN_OK))
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+async def test_repeated_parameter_is_refused(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A parameter given twice is ambiguous and refused."""
+    client = await hass_client_no_auth()
+    pairs = [*pending.query.items(), *SEVEN_OK.items(), ("success", "0")]
+    resp = await client.get(URL.build(path=pending.path, query=pairs))
+    assert resp.status == 400
+    assert sensor(hass)[1]["status"] == "pending"
+
+
+async def test_oversized_post_body_is_refused(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A large POST body is not read."""
+    client = await hass_client_no_auth()
+    resp = await client.post(pending, data=SEVEN_OK | {"pad": "x" * 5000})
+    assert resp.status == 400
+    assert sensor(hass)[1]["status"] == "pending"
+
+
+async def test_other_methods_are_not_allowed(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """PUT is not a way in."""
+    client = await hass_client_no_auth()
+    resp = await client.put(pending.update_query(SEVEN_OK))
+    assert resp.status == 405
+    assert sensor(hass)[1]["status"] == "pending"
+
+
+async def test_webhook_registered_with_entry(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The webhook exists while the entry is loaded, and not after."""
+    client = await hass_client_no_auth()
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 400
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    # Home Assistant answers unknown webhooks with 200 and does nothing.
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 200
+    assert (
+        hass.states.get(ENTITY_ID) is None
+        or hass.states.get(ENTITY_ID).state == "unavailable"
+    )
