@@ -28,6 +28,9 @@ find_python() {
     return 1
 }
 
+# True once scripts/setup has finished (in the root, .venv/bin/python only resolves inside it).
+venv_ready() { [ -f "$VENV/.callerid-ready" ]; }
+
 # True when the venv was made inside the Debian root.
 uses_root() { [ -f "$VENV/.callerid-root" ]; }
 

@@ -1,0 +1,1 @@
+"""Development tools: the seven.io gateway simulator and a real Home Assistant harness."""

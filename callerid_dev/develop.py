@@ -1,0 +1,126 @@
+"""The demo: the gateway simulator and a real Home Assistant with the integration set up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+import signal
+
+import aiohttp
+
+from .harness import PASSWORD, USERNAME, HassClient, HassProcess, simulator_server
+
+DEMO_KEY = "demo-key"
+DEMO_NUMBER = "+49 176 12345678"
+DASHBOARD = "caller-id"
+DEMO_ENTITY = "binary_sensor.49_176_12345678_caller_id"
+
+
+async def prepare(api: HassClient, sim_url: str) -> None:
+    """Log in (onboarding the first time), configure the integration, add a dashboard."""
+    if await api.onboarded():
+        await api.login()
+    else:
+        await api.onboard()
+    await api.wait_until_running()
+    entries = await api.request(
+        "GET", "/api/config/config_entries/entry?domain=callerid"
+    )
+    if not entries:
+        await api.add_callerid(DEMO_KEY, sim_url)
+    (dashboards,) = await api.ws([{"type": "lovelace/dashboards/list"}])
+    if not any(board["url_path"] == DASHBOARD for board in dashboards):
+        await api.ws(
+            [
+                {
+                    "type": "lovelace/dashboards/create",
+                    "url_path": DASHBOARD,
+                    "title": "Caller ID",
+                    "icon": "mdi:phone-check",
+                    "mode": "storage",
+                    "show_in_sidebar": True,
+                    "require_admin": False,
+                },
+                {
+                    "type": "lovelace/config/save",
+                    "url_path": DASHBOARD,
+                    "config": {
+                        "views": [
+                            {
+                                "title": "Caller ID",
+                                "path": "numbers",
+                                "cards": [
+                                    {
+                                        "type": "entities",
+                                        "title": "Caller IDs",
+                                        "entities": [DEMO_ENTITY],
+                                    },
+                                    {
+                                        "type": "markdown",
+                                        "content": (
+                                            "Run **callerid.validate** with "
+                                            f"`{DEMO_NUMBER}`; the row above turns "
+                                            "*Validated* once the code is typed."
+                                        ),
+                                    },
+                                ],
+                            }
+                        ]
+                    },
+                },
+            ]
+        )
+
+
+async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
+    """Start everything, print what to do, and run until interrupted."""
+    sim_url = f"http://127.0.0.1:{sim_port}/api"
+    process = HassProcess(config_dir=state_dir / "config", port=hass_port)
+    async with simulator_server(sim_port):
+        print(f"gateway simulator on {sim_url} (API key: {DEMO_KEY})", flush=True)
+        print(f"starting Home Assistant on {process.url} ...", flush=True)
+        await process.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                await prepare(HassClient(session, process.url), sim_url)
+            print(
+                f"""
+Home Assistant is ready: {process.url}   (log: {process.log_path})
+
+  1. Open {process.url}/{DASHBOARD}/numbers and log in as {USERNAME} / {PASSWORD}.
+  2. Settings > Developer tools > Actions: run "Caller ID validation: Validate caller ID"
+     (callerid.validate) with number: {DEMO_NUMBER}
+     The response shows the code; so does the notification (bell in the sidebar).
+  3. "Answer the call" and type the code, in another shell:
+         scripts/keypad {DEMO_NUMBER.replace(" ", "")} CODE {sim_port}
+  4. The dashboard shows "+49 176 12345678 Caller ID" turn from "Not validated"
+     to "Validated".
+
+Ctrl-C stops the demo; its state stays in {state_dir} for next time.""",
+                flush=True,
+            )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+        finally:
+            print("stopping Home Assistant ...", flush=True)
+            await process.stop()
+
+
+def main() -> None:
+    """Parse arguments and run the demo."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=Path(".demo"))
+    parser.add_argument("--hass-port", type=int, default=8123)
+    parser.add_argument("--sim-port", type=int, default=8765)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(args.state_dir.resolve(), args.hass_port, args.sim_port))
+
+
+if __name__ == "__main__":
+    main()

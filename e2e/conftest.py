@@ -1,0 +1,58 @@
+"""Fixtures of the end-to-end tests: the gateway simulator and a real `hass` process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from callerid_dev.gateway_sim import Simulator
+from callerid_dev.harness import HassClient, HassProcess, free_port, simulator_server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[tuple[Simulator, str]]:
+    """Run the gateway simulator; yield it and its base URL."""
+    port = free_port()
+    async with simulator_server(port) as sim:
+        yield sim, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def hass_process(tmp_path: Path) -> AsyncIterator[HassProcess]:
+    """Start a real Home Assistant on a fresh config directory; stop it afterwards."""
+    process = HassProcess(config_dir=tmp_path / "config", port=free_port())
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+        # Keep the log where CI can show it.
+        ARTIFACTS.mkdir(exist_ok=True)
+        log = process.log_path
+        if log.exists():
+            (ARTIFACTS / f"hass-{tmp_path.name}.log").write_bytes(log.read_bytes())
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """Return an HTTP client for the tests."""
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=60)
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+async def hass_api(
+    hass_process: HassProcess, http: aiohttp.ClientSession
+) -> HassClient:
+    """Return the onboarded instance's API, logged in as the demo user."""
+    client = HassClient(http, hass_process.url)
+    await client.onboard()
+    await client.wait_until_running()
+    return client
