@@ -1,5 +1,4 @@
-"""
-A local stand-in for the seven.io gateway, as far as caller ID validation goes.
+"""A local stand-in for the seven.io gateway, as far as caller ID validation goes.
 
 It answers `POST /api/validate_for_voice` and `GET /api/balance` the way seven.io
 documents, "rings" a number by keeping its code until someone types it on the keypad

@@ -1,5 +1,4 @@
-"""
-Run a real Home Assistant process with this integration, and talk to it over HTTP.
+"""Run a real Home Assistant process with this integration, and talk to it over HTTP.
 
 Used by the end-to-end tests and by scripts/develop. Everything listens on loopback.
 """

@@ -1,5 +1,4 @@
-"""
-The gateway simulator answers as seven.io documents, checked with the real client.
+"""The gateway simulator answers as seven.io documents, checked with the real client.
 
 These run with the e2e suite: they use real HTTP on loopback and need none of
 Home Assistant's test harness.

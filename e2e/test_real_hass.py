@@ -44,6 +44,7 @@ async def test_validate_kill_restart_keypad(
     response = await hass_api.validate("0176 1234 5678")
     assert response["number"] == NUMBER
     assert response["status"] == "pending"
+    assert response["callback_reachable"] is True
     code = response["code"]
     assert re.fullmatch(r"\d{6}", code)
 

@@ -91,3 +91,13 @@ def callback_path(aioclient_mock: AiohttpClientMocker) -> URL:
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert str(callback).startswith(f"{EXTERNAL_URL}/api/webhook/")
     return URL.build(path=callback.path, query=callback.query)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the hardening tests measured."""
+    from .figures import FIGURES  # noqa: PLC0415
+
+    if FIGURES:
+        terminalreporter.section("callerid figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name}: {value}")

@@ -20,6 +20,8 @@ from custom_components.callerid.api import (
     SevenConnectionError,
     SevenInvalidNumberError,
     SevenMissingScopeError,
+    SevenServerError,
+    SevenTimeoutError,
     ValidationStarted,
 )
 from homeassistant.core import HomeAssistant
@@ -127,8 +129,8 @@ async def test_validate_invalid_number(
         ({"status": 401}, SevenAuthenticationError, "http_401"),
         ({"status": 403}, SevenAuthenticationError, "http_403"),
         ({"status": 404}, SevenApiError, "http_404"),
-        ({"status": 502}, SevenConnectionError, None),
-        ({"exc": TimeoutError()}, SevenConnectionError, None),
+        ({"status": 502}, SevenServerError, None),
+        ({"exc": TimeoutError()}, SevenTimeoutError, None),
         ({"exc": aiohttp.ClientConnectionError()}, SevenConnectionError, None),
         ({"exc": aiohttp.ServerDisconnectedError()}, SevenConnectionError, None),
     ],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_fire_time_changed,
     snapshot_platform,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
@@ -21,6 +23,7 @@ from yarl import URL
 
 from custom_components.callerid import async_remove_config_entry_device
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -158,3 +161,78 @@ async def test_foreign_device_is_left_alone(
     )
     assert await async_remove_config_entry_device(hass, init_integration, device)
     assert len(hass_storage[STORAGE_KEY]["data"]["numbers"]) == 1
+
+
+async def test_code_expires(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After the code lifetime the token is void, the status expired, the notification gone."""
+    path = await start(hass, aioclient_mock, NUMBER)
+    assert persistent_notification._async_get_or_create_notifications(hass)
+
+    freezer.tick(timedelta(minutes=15))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
+    assert state.state == "off"
+    assert state.attributes["status"] == "expired"
+    assert state.attributes["completed_at"] is not None
+    assert not persistent_notification._async_get_or_create_notifications(hass)
+    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["status"] == "expired"
+    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["token_hash"] is None
+
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(OK))).status == 403
+    assert (
+        hass.states.get("binary_sensor.49_176_12345678_caller_id").attributes["status"]
+        == "expired"
+    )
+
+
+async def test_expiry_counts_time_while_stopped(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Expiry is computed from stored times: a code that ran out while stopped is void."""
+    path = await start(hass, aioclient_mock, NUMBER)
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    freezer.tick(timedelta(minutes=20))
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
+    assert state.attributes["status"] == "expired"
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(OK))).status == 403
+
+
+async def test_callback_just_before_expiry_counts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A lifetime set in the options is honoured; a callback inside it completes."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={"code_lifetime": 2, "cooldown": 0}
+    )
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    path = await start(hass, aioclient_mock, NUMBER)
+    freezer.tick(timedelta(minutes=1, seconds=59))
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(OK))).status == 200
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "on"
+    # Expiry has nothing left to do.
+    freezer.tick(timedelta(minutes=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "on"

@@ -15,7 +15,7 @@ from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
 from .conftest import API_KEY, BALANCE_URL, WEBHOOK_ID
 
@@ -265,3 +265,23 @@ async def test_reconfigure_back_to_seven(
     assert result["reason"] == "reconfigure_successful"
     assert CONF_BASE_URL not in entry.data
     assert entry.data[CONF_WEBHOOK_ID] == WEBHOOK_ID
+
+
+async def test_options_flow(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Code lifetime and cooldown are options; saving them reloads the entry."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"code_lifetime": 30.0, "cooldown": 120.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options == {"code_lifetime": 30, "cooldown": 120}
+
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    with pytest.raises(InvalidData, match="code_lifetime"):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {"code_lifetime": 500, "cooldown": 1}
+        )

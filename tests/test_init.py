@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -168,3 +170,36 @@ async def test_cloud_unusable_falls_back_to_webhook_url(
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert callback.host == "home.example.org"
     assert CONF_CLOUDHOOK_URL not in init_integration.data
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": [{"number": "+49"}]}}',
+        b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": "nope"}}',
+    ],
+)
+async def test_unreadable_storage_fails_setup_and_stays(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    content: bytes,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A storage file that cannot be read stops setup and is left exactly as it was."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}"
+    path = Path(hass.config.path(".storage", key))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    if not content.startswith(b"{not"):
+        hass_storage[key] = json.loads(content)
+    mock_config_entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot be read" in (mock_config_entry.reason or "")
+    assert path.read_bytes() == content
+    assert hass_storage.get(key) == (
+        None if content.startswith(b"{not") else json.loads(content)
+    )

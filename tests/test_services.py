@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from freezegun.api import FrozenDateTimeFactory
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,6 +23,7 @@ from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 
 from .conftest import (
     API_KEY,
@@ -74,6 +77,7 @@ async def test_whole_way(
         "code": "069935",
         "caller_id": None,
         "voice": None,
+        "callback_reachable": True,
     }
     ((_, _, form, headers),) = validate_calls(aioclient_mock)
     assert form["number"] == NUMBER
@@ -140,21 +144,36 @@ async def test_already_validated(
         "code": None,
         "caller_id": 12345,
         "voice": True,
+        "callback_reachable": True,
     }
     assert hass.states.get(ENTITY_ID).state == "on"
     assert notifications(hass) == {}
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_repeat_replaces_notification_and_token(
+async def test_repeat_after_cooldown_replaces_notification_and_token(
     hass: HomeAssistant,
     aioclient_mock: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A second validation shows one notification, and only its token counts."""
+    """Within the cooldown nothing is sent; after it, only the new token counts."""
     answer_validation(aioclient_mock, json=NEW_CODE)
     await validate(hass, number=NUMBER)
     first = callback_path(aioclient_mock)
+
+    freezer.tick(timedelta(seconds=45))
+    with pytest.raises(ServiceValidationError) as raised:
+        await validate(hass, number="0176 12345678")
+    assert raised.value.translation_key == "cooldown"
+    assert raised.value.translation_placeholders == {
+        "number": "+49 176 12345678",
+        "seconds": "15",
+    }
+    assert "15 s" in str(raised.value)
+    assert len(validate_calls(aioclient_mock)) == 1
+
+    freezer.tick(timedelta(seconds=15))
     await validate(hass, number=NUMBER)
     second = callback_path(aioclient_mock)
     assert first.query["token"] != second.query["token"]
@@ -199,11 +218,11 @@ async def test_too_long_input_is_refused_by_schema(hass: HomeAssistant) -> None:
         ({"text": "500"}, "insufficient_credit"),
         ({"text": "903"}, "forbidden_ip"),
         ({"text": "600"}, "gateway_error"),
-        ({"text": "not json"}, "gateway_error"),
-        ({"json": {"error": "x"}}, "gateway_error"),
+        ({"text": "not json"}, "unexpected_response"),
+        ({"json": {"error": "x"}}, "unexpected_response"),
         ({"status": 404}, "gateway_error"),
-        ({"status": 503}, "cannot_connect"),
-        ({"exc": TimeoutError()}, "cannot_connect"),
+        ({"status": 503}, "gateway_unavailable"),
+        ({"exc": TimeoutError()}, "timeout"),
         ({"exc": aiohttp.ClientConnectionError()}, "cannot_connect"),
         (
             {"json": {"success": False, "error": "Number is invalid", "id": None}},
@@ -283,13 +302,15 @@ async def test_entry_choice(
     assert validate_calls(aioclient_mock)[-1][3]["X-Api-Key"] == "other-key-0123456789"
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert callback.path == f"/api/webhook/{'b' * 64}"
+    # The cooldown is per entry: the first account may still call the number.
+    await validate(hass, number=NUMBER, config_entry_id=init_integration.entry_id)
 
     await hass.config_entries.async_unload(second.entry_id)
     with pytest.raises(ServiceValidationError) as raised:
         await validate(hass, number=NUMBER, config_entry_id=second.entry_id)
     assert raised.value.translation_key == "entry_not_loaded"
     # One loaded entry left: it is chosen without an id.
-    assert (await validate(hass, number=NUMBER))["status"] == "pending"
+    assert (await validate(hass, number="+4930123456"))["status"] == "pending"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -318,14 +339,28 @@ async def test_no_callback_url(
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_internal_url_used_without_external(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+async def test_unreachable_callback_runs_and_raises_repair(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Without an external URL the internal one is handed to seven.io."""
+    """Only an internal URL: the call still runs, says so, and a repair explains why."""
     hass.config.external_url = None
     await async_process_ha_core_config(hass, {"internal_url": "http://192.0.2.10:8123"})
     answer_validation(aioclient_mock, json=NEW_CODE)
-    await validate(hass, number=NUMBER)
+    response = await validate(hass, number=NUMBER)
+    assert response["status"] == "pending"
+    assert response["callback_reachable"] is False
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert str(callback).startswith("http://192.0.2.10:8123/api/webhook/")
     assert len(callback.query["token"]) >= 32
+    issue = issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+    assert issue is not None
+    assert issue.translation_key == "callback_unreachable"
+    (notification,) = notifications(hass).values()
+    assert "will not update by itself" in notification["message"]
+
+    # An external URL makes the issue go away without another validation.
+    await hass.config.async_update(external_url="https://home.example.org")
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
@@ -15,7 +17,7 @@ from yarl import URL
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.core import HomeAssistant
 
-from .conftest import NUMBER, WEBHOOK_ID, answer_validation, callback_path
+from .conftest import API_KEY, NUMBER, WEBHOOK_ID, answer_validation, callback_path
 
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 SEVEN_OK = {
@@ -201,3 +203,70 @@ async def test_webhook_registered_with_entry(
         hass.states.get(ENTITY_ID) is None
         or hass.states.get(ENTITY_ID).state == "unavailable"
     )
+
+
+async def test_refusals_are_quiet_and_counted(
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Refusals log at debug level; one warning an hour sums them up, without secrets."""
+    client = await hass_client_no_auth()
+    bad = URL.build(path=pending.path).update_query(SEVEN_OK | {"token": "B" * 43})
+    caplog.set_level(logging.DEBUG, logger="custom_components.callerid")
+    for _ in range(5):
+        assert (await client.get(bad)).status == 403
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("custom_components")
+    ]
+    assert len(warnings) == 1  # the first refusal starts the hour
+    freezer.tick(3600)
+    assert (await client.get(bad)).status == 403
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("custom_components")
+    ]
+    assert len(warnings) == 2
+    assert "5 callback" in warnings[1].getMessage()
+    text = "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith("custom_components")
+    )
+    assert pending.query["token"] not in text
+    assert "B" * 43 not in text
+    assert WEBHOOK_ID not in text
+    assert "4917612345678" not in text
+
+
+async def test_logs_keep_secrets(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A whole validation at debug level logs no key, webhook id, token, code or full number."""
+    caplog.set_level(logging.DEBUG)
+    answer_validation(aioclient_mock, json={"success": True, "code": "654321"})
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_VALIDATE,
+        {"number": NUMBER},
+        blocking=True,
+        return_response=True,
+    )
+    path = callback_path(aioclient_mock)
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    ours = "\n".join(
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.callerid")
+    )
+    assert "+491********78" in ours  # the number, masked
+    for secret in (API_KEY, WEBHOOK_ID, path.query["token"], "654321", NUMBER):
+        assert secret not in ours

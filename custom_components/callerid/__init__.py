@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
@@ -19,12 +20,26 @@ from .api import (
     SevenError,
     SevenMissingScopeError,
 )
-from .const import CONF_BASE_URL, CONF_CLOUDHOOK_URL, DOMAIN, LOGGER
+from .const import (
+    CONF_BASE_URL,
+    CONF_CLOUDHOOK_URL,
+    CONF_CODE_LIFETIME,
+    DEFAULT_CODE_LIFETIME,
+    DOMAIN,
+    LOGGER,
+    ValidationStatus,
+)
 from .data import CallerIdConfigEntry, CallerIdData
 from .entity import number_from_device
+from .notification import async_dismiss_code
 from .services import async_setup_services
-from .store import NumberStore
-from .webhook import async_register_callback
+from .store import (
+    NumberRecord,
+    NumberStore,
+    StorageUnreadableError,
+    async_remove_numbers,
+)
+from .webhook import async_register_callback, async_setup_reachability
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR]
@@ -33,6 +48,7 @@ PLATFORMS = [Platform.BINARY_SENSOR]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
     async_setup_services(hass)
+    async_setup_reachability(hass)
     return True
 
 
@@ -56,9 +72,31 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         # validation completed meanwhile would be lost; the action reports the outage.
         LOGGER.warning("seven.io could not be reached at setup: %s", err)
 
-    store = NumberStore(hass, entry.entry_id)
-    await store.async_load()
+    store = NumberStore(
+        hass,
+        entry.entry_id,
+        code_lifetime=timedelta(
+            minutes=entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
+        ),
+    )
+    try:
+        await store.async_load()
+    except StorageUnreadableError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="storage_unreadable",
+            translation_placeholders={"path": err.path},
+        ) from err
+    entry.async_on_unload(store.async_shutdown)
     entry.runtime_data = CallerIdData(client=client, store=store)
+
+    @callback
+    def _dismiss_used_code(record: NumberRecord) -> None:
+        # Validated, failed or expired: the code shown is of no use any more.
+        if record.status is not ValidationStatus.PENDING:
+            async_dismiss_code(hass, entry, record.number)
+
+    entry.async_on_unload(store.async_listen_changes(_dismiss_used_code))
 
     entry.async_on_unload(async_register_callback(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -72,7 +110,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers and its cloudhook."""
-    await NumberStore(hass, entry.entry_id).async_remove()
+    await async_remove_numbers(hass, entry.entry_id)
     if entry.data.get(CONF_CLOUDHOOK_URL) and "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415
 
@@ -86,4 +124,5 @@ async def async_remove_config_entry_device(
     """Forget a number when the user deletes its device."""
     if (number := number_from_device(entry, device)) is not None:
         await entry.runtime_data.store.async_forget(number)
+        async_dismiss_code(hass, entry, number)
     return True

@@ -29,6 +29,19 @@ class SevenConnectionError(SevenError):
     """The gateway could not be reached or did not answer in time."""
 
 
+class SevenTimeoutError(SevenConnectionError):
+    """The gateway did not answer in time."""
+
+
+class SevenServerError(SevenConnectionError):
+    """The gateway answered with an HTTP server error (5xx)."""
+
+    def __init__(self, status: int) -> None:
+        """Keep the HTTP status."""
+        super().__init__(f"http_{status}")
+        self.status = status
+
+
 class SevenApiError(SevenError):
     """The gateway answered with an error or with something unexpected."""
 
@@ -153,14 +166,14 @@ class SevenClient:
                     body = await response.text()
                     status = response.status
         except TimeoutError as err:
-            raise SevenConnectionError("timeout") from err
+            raise SevenTimeoutError("timeout") from err
         except aiohttp.ClientError as err:
             raise SevenConnectionError(type(err).__name__) from err
 
         if status in (401, 403):
             raise SevenAuthenticationError(f"http_{status}")
         if status >= 500:
-            raise SevenConnectionError(f"http_{status}")
+            raise SevenServerError(status)
         if status >= 400:
             raise SevenApiError(f"http_{status}")
         try:

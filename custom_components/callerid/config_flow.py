@@ -9,11 +9,20 @@ from typing import Any
 import probatio
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -26,7 +35,15 @@ from .api import (
     SevenConnectionError,
     SevenMissingScopeError,
 )
-from .const import CONF_BASE_URL, DOMAIN, LOGGER
+from .const import (
+    CONF_BASE_URL,
+    CONF_CODE_LIFETIME,
+    CONF_COOLDOWN,
+    DEFAULT_CODE_LIFETIME,
+    DEFAULT_COOLDOWN,
+    DOMAIN,
+    LOGGER,
+)
 
 TITLE = "seven.io"
 
@@ -65,6 +82,12 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a seven.io account."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> CallerIdOptionsFlow:
+        """Return the options flow."""
+        return CallerIdOptionsFlow()
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -164,6 +187,51 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             LOGGER.exception("Unexpected error while checking the seven.io key")
             return {"base": "unknown"}
         return {}
+
+
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(
+            CONF_CODE_LIFETIME, default=DEFAULT_CODE_LIFETIME
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=1,
+                max=120,
+                step=1,
+                unit_of_measurement="min",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+        probatio.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=3600,
+                step=1,
+                unit_of_measurement="s",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+    }
+)
+
+
+class CallerIdOptionsFlow(OptionsFlowWithReload):
+    """How long a code lasts, and how soon a number may be called again."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and store the options."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={key: int(value) for key, value in user_input.items()}
+            )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, self.config_entry.options
+            ),
+        )
 
 
 def _base_url(user_input: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """Constants for the callerid integration."""
 
+from datetime import timedelta
 from enum import StrEnum
 import logging
 from typing import Final
@@ -23,6 +24,15 @@ MAX_CALLBACK_QUERY_LENGTH: Final = 2048
 
 STORAGE_VERSION: Final = 1
 
+CONF_CODE_LIFETIME: Final = "code_lifetime"
+CONF_COOLDOWN: Final = "cooldown"
+DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
+DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
+
+ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
+# Refused callbacks are logged at debug level; a warning sums them up at most this often.
+REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)
+
 
 class ValidationStatus(StrEnum):
     """Where a number stands with seven.io."""
@@ -30,3 +40,4 @@ class ValidationStatus(StrEnum):
     PENDING = "pending"
     VALIDATED = "validated"
     FAILED = "failed"
+    EXPIRED = "expired"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -11,11 +12,20 @@ from .store import NumberStore
 
 
 @dataclass(slots=True)
+class RefusalLog:
+    """Counts refused callbacks between two warnings."""
+
+    count: int = 0
+    last_warning: datetime | None = None
+
+
+@dataclass(slots=True)
 class CallerIdData:
     """What a loaded entry holds."""
 
     client: SevenClient
     store: NumberStore
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
 
 type CallerIdConfigEntry = ConfigEntry[CallerIdData]

@@ -16,15 +16,26 @@ def _notification_id(entry: ConfigEntry, number: str) -> str:
 
 @callback
 def async_show_code(
-    hass: HomeAssistant, entry: ConfigEntry, number: str, code: str
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    number: str,
+    code: str,
+    *,
+    callback_reachable: bool,
 ) -> None:
     """Show the code for `number`, replacing an earlier one for the same number."""
+    outcome = (
+        "The caller ID sensor turns on once seven.io confirms the number."
+        if callback_reachable
+        else "Home Assistant has no URL that seven.io can reach, so the caller ID "
+        "sensor will not update by itself: see Settings > Repairs."
+    )
     persistent_notification.async_create(
         hass,
         (
             f"seven.io is calling **{format_number(number)}** now.\n\n"
             f"Answer the call and type the code **{code}** on the keypad.\n\n"
-            "The caller ID sensor turns on once seven.io confirms the number."
+            f"{outcome}"
         ),
         title=f"Caller ID code for {format_number(number)}",
         notification_id=_notification_id(entry, number),

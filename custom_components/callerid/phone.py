@@ -6,8 +6,7 @@ import phonenumbers
 
 
 def to_e164(text: str, region: str | None) -> str | None:
-    """
-    Return `text` as an E.164 number, or None if it is no valid phone number.
+    """Return `text` as an E.164 number, or None if it is no valid phone number.
 
     National formats are read as numbers of `region` (an ISO 3166 country code).
     """
@@ -25,3 +24,10 @@ def format_number(number: str) -> str:
     return phonenumbers.format_number(
         phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
+
+
+def mask_number(number: str) -> str:
+    """Return an E.164 number with its middle hidden, for logs."""
+    if len(number) <= 6:
+        return "*" * len(number)
+    return f"{number[:4]}{'*' * (len(number) - 6)}{number[-2:]}"

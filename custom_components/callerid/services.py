@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+import math
 import secrets
 from typing import Any
 
@@ -17,6 +19,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
 
 from .api import (
     AlreadyValidated,
@@ -25,11 +28,23 @@ from .api import (
     SevenConnectionError,
     SevenInvalidNumberError,
     SevenMissingScopeError,
+    SevenServerError,
+    SevenTimeoutError,
 )
-from .const import ATTR_CONFIG_ENTRY_ID, ATTR_NUMBER, DOMAIN, SERVICE_VALIDATE
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_NUMBER,
+    CONF_COOLDOWN,
+    DEFAULT_COOLDOWN,
+    DOMAIN,
+    LOGGER,
+    SERVICE_VALIDATE,
+    ValidationStatus,
+)
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
-from .phone import format_number, to_e164
+from .phone import format_number, mask_number, to_e164
+from .store import NumberRecord
 from .webhook import async_callback_url
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
@@ -45,6 +60,7 @@ SERVICE_VALIDATE_SCHEMA = probatio.Schema(
 _GATEWAY_ERROR_KEYS = {
     "500": "insufficient_credit",
     "903": "forbidden_ip",
+    "unexpected_response": "unexpected_response",
 }
 
 
@@ -65,12 +81,14 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entry = _entry_for_call(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     number = _to_e164(hass, call.data[ATTR_NUMBER])
+    store = entry.runtime_data.store
+    _check_cooldown(entry, store.get(number))
     token = secrets.token_urlsafe(32)
-    callback_url = await async_callback_url(hass, entry, token)
+    callback = await async_callback_url(hass, entry, token)
 
     try:
         result = await entry.runtime_data.client.validate_for_voice(
-            number, callback=callback_url
+            number, callback=callback.url
         )
     except SevenAuthenticationError as err:
         entry.async_start_reauth(hass)
@@ -87,6 +105,16 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
             translation_key="number_rejected",
             translation_placeholders={"number": format_number(number)},
         ) from err
+    except SevenTimeoutError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="timeout"
+        ) from err
+    except SevenServerError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="gateway_unavailable",
+            translation_placeholders={"status": str(err.status)},
+        ) from err
     except SevenConnectionError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN, translation_key="cannot_connect"
@@ -98,7 +126,6 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"code": err.code},
         ) from err
 
-    store = entry.runtime_data.store
     if isinstance(result, AlreadyValidated):
         record = await store.async_set_validated(
             number, caller_id=result.caller_id, voice=result.voice
@@ -107,15 +134,37 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
     else:
         record = await store.async_start(number, token)
         code = result.code
-        async_show_code(hass, entry, number, code)
+        async_show_code(
+            hass, entry, number, code, callback_reachable=callback.reachable
+        )
+        LOGGER.debug("Validation of %s started", mask_number(number))
     response: dict[str, Any] = {
         "number": number,
         "status": record.status.value,
         "code": code,
         "caller_id": record.caller_id,
         "voice": record.voice,
+        # False: seven.io cannot reach Home Assistant; the sensor will not update by itself.
+        "callback_reachable": callback.reachable,
     }
     return response
+
+
+def _check_cooldown(entry: CallerIdConfigEntry, record: NumberRecord | None) -> None:
+    """Refuse to ring a number again while its last call is young; each call rings a phone."""
+    if record is None or record.status is not ValidationStatus.PENDING:
+        return
+    cooldown = timedelta(seconds=entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+    wait = record.requested_at + cooldown - dt_util.utcnow()
+    if wait > timedelta(0):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="cooldown",
+            translation_placeholders={
+                "number": format_number(record.number),
+                "seconds": str(math.ceil(wait.total_seconds())),
+            },
+        )
 
 
 def _entry_for_call(hass: HomeAssistant, entry_id: str | None) -> CallerIdConfigEntry:

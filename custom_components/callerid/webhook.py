@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 import re
 from typing import Any
@@ -11,21 +12,24 @@ import probatio
 from yarl import URL
 
 from homeassistant.components import webhook
-from homeassistant.const import CONF_WEBHOOK_ID
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CALLBACK_TOKEN_PARAM,
     CONF_CLOUDHOOK_URL,
     DOMAIN,
     EVENT_VALIDATION_COMPLETED,
+    ISSUE_CALLBACK_UNREACHABLE,
     LOGGER,
     MAX_CALLBACK_QUERY_LENGTH,
+    REFUSAL_WARNING_INTERVAL,
 )
 from .data import CallerIdConfigEntry
-from .notification import async_dismiss_code
 from .phone import to_e164
 from .store import CallbackResult
 
@@ -43,12 +47,20 @@ CALLBACK_SCHEMA = probatio.Schema(
         probatio.Required("success"): _FLAG,
         probatio.Optional("voice"): _FLAG,
         probatio.Optional("id"): _bounded(r"\A[0-9]{0,18}\Z"),
-        probatio.Optional("formatted_output"): _bounded(r"\A[^\x00-\x1f]{0,64}\Z"),
-        probatio.Optional("error"): _bounded(r"\A[^\x00-\x1f]{0,256}\Z"),
+        probatio.Optional("formatted_output"): _bounded(r"\A[^\x00-\x1f\x7f]{0,64}\Z"),
+        probatio.Optional("error"): _bounded(r"\A[^\x00-\x1f\x7f]{0,256}\Z"),
     },
     # Parameters seven.io may add later are ignored, not refused.
     extra=probatio.REMOVE_EXTRA,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackUrl:
+    """Where seven.io should report, and whether it can get there from the internet."""
+
+    url: str
+    reachable: bool
 
 
 @callback
@@ -61,7 +73,10 @@ def async_register_callback(
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        return await _async_handle_callback(hass, entry, request)
+        status = await _async_handle_callback(hass, entry, request)
+        if status is not HTTPStatus.OK:
+            _note_refusal(entry)
+        return web.Response(status=status)
 
     webhook.async_register(
         hass,
@@ -77,18 +92,60 @@ def async_register_callback(
 
 async def async_callback_url(
     hass: HomeAssistant, entry: CallerIdConfigEntry, token: str
-) -> str:
-    """Return the URL seven.io should call for one validation, carrying its token."""
+) -> CallbackUrl:
+    """Return the URL seven.io should call for one validation, carrying its token.
+
+    Home Assistant Cloud first, then the external URL; the internal URL only as a last
+    resort, flagged unreachable and explained by a repair issue.
+    """
     webhook_id = entry.data[CONF_WEBHOOK_ID]
-    base = await _async_cloudhook_url(hass, entry)
-    if base is None:
+    reachable = True
+    if (base := await _async_cloudhook_url(hass, entry)) is None:
         try:
-            base = webhook.async_generate_url(hass, webhook_id)
-        except NoURLAvailableError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="no_callback_url"
-            ) from err
-    return str(URL(base).update_query({CALLBACK_TOKEN_PARAM: token}))
+            base = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
+        except NoURLAvailableError:
+            reachable = False
+            try:
+                base = webhook.async_generate_url(hass, webhook_id)
+            except NoURLAvailableError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="no_callback_url"
+                ) from err
+    _async_update_reachability_issue(hass, reachable=reachable)
+    return CallbackUrl(
+        str(URL(base).update_query({CALLBACK_TOKEN_PARAM: token})), reachable
+    )
+
+
+@callback
+def async_setup_reachability(hass: HomeAssistant) -> None:
+    """Drop the unreachable-callback issue as soon as an external URL is set."""
+
+    @callback
+    def _core_config_updated(_: Event[Any]) -> None:
+        try:
+            get_url(hass, allow_internal=False)
+        except NoURLAvailableError:
+            return
+        _async_update_reachability_issue(hass, reachable=True)
+
+    hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated)
+
+
+@callback
+def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) -> None:
+    if reachable:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_CALLBACK_UNREACHABLE)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_CALLBACK_UNREACHABLE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_CALLBACK_UNREACHABLE,
+        learn_more_url="https://www.home-assistant.io/docs/configuration/remote/",
+    )
 
 
 async def _async_cloudhook_url(
@@ -117,18 +174,18 @@ async def _async_cloudhook_url(
 
 async def _async_handle_callback(
     hass: HomeAssistant, entry: CallerIdConfigEntry, request: web.Request
-) -> web.Response:
+) -> HTTPStatus:
     """Apply seven.io's verdict if the request proves it belongs to a pending validation."""
     params = await _async_read_params(request)
     if params is None:
-        return web.Response(status=HTTPStatus.BAD_REQUEST)
+        return HTTPStatus.BAD_REQUEST
     try:
         data = CALLBACK_SCHEMA(params)
     except probatio.Invalid:
-        return web.Response(status=HTTPStatus.BAD_REQUEST)
+        return HTTPStatus.BAD_REQUEST
     # seven.io sends the number international, usually without the +.
     if (number := to_e164(f"+{data['sender'].removeprefix('+')}", None)) is None:
-        return web.Response(status=HTTPStatus.BAD_REQUEST)
+        return HTTPStatus.BAD_REQUEST
 
     result = CallbackResult(
         success=data["success"] == "1",
@@ -140,12 +197,9 @@ async def _async_handle_callback(
         number, data[CALLBACK_TOKEN_PARAM], result
     )
     if record is None:
-        # Same answer whether the number is unknown or the token wrong: no oracle.
-        LOGGER.debug("Refused a callback that matches no pending validation")
-        return web.Response(status=HTTPStatus.FORBIDDEN)
+        # The same answer whether the number is unknown or the token wrong: no oracle.
+        return HTTPStatus.FORBIDDEN
 
-    # Either way the code is used up.
-    async_dismiss_code(hass, entry, number)
     hass.bus.async_fire(
         EVENT_VALIDATION_COMPLETED,
         {
@@ -157,24 +211,48 @@ async def _async_handle_callback(
             "error": result.error,
         },
     )
-    return web.Response(status=HTTPStatus.OK)
+    return HTTPStatus.OK
 
 
 async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
-    """Return the query (and form, for POST) as a flat dict; None when it is too big or ambiguous."""
+    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous."""
     if len(request.query_string) > MAX_CALLBACK_QUERY_LENGTH:
         return None
-    pairs = list(request.query.items())
-    if request.method == "POST":
-        if (request.content_length or 0) > MAX_CALLBACK_QUERY_LENGTH:
-            return None
-        body = await request.content.read(MAX_CALLBACK_QUERY_LENGTH + 1)
-        if len(body) > MAX_CALLBACK_QUERY_LENGTH:
-            return None
-        if request.content_type == "application/x-www-form-urlencoded":
-            pairs += URL.build(query_string=body.decode(errors="replace")).query.items()
+    try:
+        pairs = list(request.query.items())
+        if request.method == "POST":
+            if (request.content_length or 0) > MAX_CALLBACK_QUERY_LENGTH:
+                return None
+            body = await request.content.read(MAX_CALLBACK_QUERY_LENGTH + 1)
+            if len(body) > MAX_CALLBACK_QUERY_LENGTH:
+                return None
+            if request.content_type == "application/x-www-form-urlencoded":
+                form = URL.build(query_string=body.decode(errors="replace")).query
+                pairs += form.items()
+    except ValueError:
+        return None
     params = dict(pairs)
     # A parameter given twice could mean two things; refuse rather than guess.
     if len(params) != len(pairs):
         return None
     return params
+
+
+@callback
+def _note_refusal(entry: CallerIdConfigEntry) -> None:
+    """Count a refused callback: debug each, warn at most once an interval with the count."""
+    refusals = entry.runtime_data.refusals
+    refusals.count += 1
+    LOGGER.debug("Refused a callback that matches no pending validation")
+    now = dt_util.utcnow()
+    if (
+        refusals.last_warning is None
+        or now - refusals.last_warning >= REFUSAL_WARNING_INTERVAL
+    ):
+        LOGGER.warning(
+            "Refused %d callback request(s) that matched no pending validation "
+            "(logged at debug level; this warning repeats at most hourly)",
+            refusals.count,
+        )
+        refusals.count = 0
+        refusals.last_warning = now
