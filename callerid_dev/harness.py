@@ -34,7 +34,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(config_dir: Path, port: int) -> None:
+def write_config(config_dir: Path, port: int, extra: str = "") -> None:
     """Write a minimal configuration: frontend, loopback only, our integration linked in."""
     config_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -64,7 +64,7 @@ logger:
   default: warning
   logs:
     custom_components.callerid: debug
-"""
+{extra}"""
     )
     # Onboarding is left with only its user step, done over the API. The other steps
     # would set up Home Assistant's own starter integrations, which need packages
@@ -95,6 +95,7 @@ class HassProcess:
 
     config_dir: Path
     port: int
+    extra_config: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -109,7 +110,7 @@ class HassProcess:
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start hass and wait until its HTTP server answers."""
-        write_config(self.config_dir, self.port)
+        write_config(self.config_dir, self.port, self.extra_config)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [
@@ -122,6 +123,9 @@ class HassProcess:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Not the project folder: its own custom_components package would shadow the
+            # config folder's, which is the one Home Assistant must load from.
+            cwd=self.config_dir,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
