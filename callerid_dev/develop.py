@@ -32,45 +32,18 @@ async def prepare(api: HassClient, sim_url: str) -> None:
         await api.add_callerid(DEMO_KEY, sim_url)
     (dashboards,) = await api.ws([{"type": "lovelace/dashboards/list"}])
     if not any(board["url_path"] == DASHBOARD for board in dashboards):
-        await api.ws(
+        await api.add_dashboard(
+            DASHBOARD,
             [
+                {"type": "entities", "title": "Caller IDs", "entities": [DEMO_ENTITY]},
                 {
-                    "type": "lovelace/dashboards/create",
-                    "url_path": DASHBOARD,
-                    "title": "Caller ID",
-                    "icon": "mdi:phone-check",
-                    "mode": "storage",
-                    "show_in_sidebar": True,
-                    "require_admin": False,
+                    "type": "markdown",
+                    "content": (
+                        f"Run **callerid.validate** with `{DEMO_NUMBER}`; the row above "
+                        "turns *Validated* once the code is typed."
+                    ),
                 },
-                {
-                    "type": "lovelace/config/save",
-                    "url_path": DASHBOARD,
-                    "config": {
-                        "views": [
-                            {
-                                "title": "Caller ID",
-                                "path": "numbers",
-                                "cards": [
-                                    {
-                                        "type": "entities",
-                                        "title": "Caller IDs",
-                                        "entities": [DEMO_ENTITY],
-                                    },
-                                    {
-                                        "type": "markdown",
-                                        "content": (
-                                            "Run **callerid.validate** with "
-                                            f"`{DEMO_NUMBER}`; the row above turns "
-                                            "*Validated* once the code is typed."
-                                        ),
-                                    },
-                                ],
-                            }
-                        ]
-                    },
-                },
-            ]
+            ],
         )
 
 

@@ -291,6 +291,31 @@ class HassClient:
             raise RuntimeError(f"config flow did not create an entry: {result}")
         return dict(result["result"])
 
+    async def add_dashboard(self, url_path: str, cards: list[dict[str, Any]]) -> None:
+        """Create a "Caller ID" dashboard at /{url_path}/numbers with the given cards."""
+        await self.ws(
+            [
+                {
+                    "type": "lovelace/dashboards/create",
+                    "url_path": url_path,
+                    "title": "Caller ID",
+                    "icon": "mdi:phone-check",
+                    "mode": "storage",
+                    "show_in_sidebar": True,
+                    "require_admin": False,
+                },
+                {
+                    "type": "lovelace/config/save",
+                    "url_path": url_path,
+                    "config": {
+                        "views": [
+                            {"title": "Caller ID", "path": "numbers", "cards": cards}
+                        ]
+                    },
+                },
+            ]
+        )
+
     async def validate(self, number: str) -> dict[str, Any]:
         """Call callerid.validate and return its response data."""
         result = await self.request(

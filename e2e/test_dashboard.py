@@ -49,38 +49,9 @@ async def test_dashboard_shows_validation(
     _, sim_url = simulator
     await hass_api.add_callerid("demo-key", f"{sim_url}/api")
     code = (await hass_api.validate(NUMBER))["code"]
-    await hass_api.ws(
-        [
-            {
-                "type": "lovelace/dashboards/create",
-                "url_path": "caller-id",
-                "title": "Caller ID",
-                "icon": "mdi:phone-check",
-                "mode": "storage",
-                "show_in_sidebar": True,
-                "require_admin": False,
-            },
-            {
-                "type": "lovelace/config/save",
-                "url_path": "caller-id",
-                "config": {
-                    "title": "Caller ID",
-                    "views": [
-                        {
-                            "title": "Caller ID",
-                            "path": "numbers",
-                            "cards": [
-                                {
-                                    "type": "entities",
-                                    "title": "Caller IDs",
-                                    "entities": [ENTITY_ID],
-                                }
-                            ],
-                        }
-                    ],
-                },
-            },
-        ]
+    await hass_api.add_dashboard(
+        "caller-id",
+        [{"type": "entities", "title": "Caller IDs", "entities": [ENTITY_ID]}],
     )
 
     async with async_playwright() as playwright:

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN
+from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
@@ -79,6 +79,38 @@ async def init_integration(
 def answer_validation(aioclient_mock: AiohttpClientMocker, **kwargs: Any) -> None:
     """Make the gateway answer the next validate_for_voice request."""
     aioclient_mock.post(VALIDATE_URL, **kwargs)
+
+
+# seven.io's callback parameters for a validated NUMBER (the token goes on top).
+SEVEN_OK = {
+    "id": "12345",
+    "sender": "4917612345678",
+    "formatted_output": "+49 176 12345678",
+    "success": "1",
+    "error": "",
+    "voice": "1",
+}
+
+
+async def call_validate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call callerid.validate and return its response data."""
+    response = await hass.services.async_call(
+        DOMAIN, SERVICE_VALIDATE, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def start_validation(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    number: str = NUMBER,
+    code: str = "123456",
+) -> URL:
+    """Start a validation that gets a code; return its callback path with token."""
+    answer_validation(aioclient_mock, json={"success": True, "code": code})
+    await call_validate(hass, number=number)
+    return callback_path(aioclient_mock)
 
 
 def validate_calls(aioclient_mock: AiohttpClientMocker) -> list[tuple[Any, ...]]:

@@ -28,7 +28,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import NUMBER, answer_validation, callback_path
+from .conftest import NUMBER, answer_validation, start_validation
 
 STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
 SECOND = "+4930123456"
@@ -39,15 +39,7 @@ async def start(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, number: str
 ) -> URL:
     """Start a validation and return its callback path."""
-    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": number},
-        blocking=True,
-        return_response=True,
-    )
-    return callback_path(aioclient_mock)
+    return await start_validation(hass, aioclient_mock, number)
 
 
 async def test_entities(

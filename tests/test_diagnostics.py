@@ -13,10 +13,13 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.core import HomeAssistant
 
-from .conftest import API_KEY, NUMBER, WEBHOOK_ID, answer_validation, callback_path
+from .conftest import (
+    API_KEY,
+    WEBHOOK_ID,
+    start_validation,
+)
 
 
 async def test_diagnostics(
@@ -27,15 +30,7 @@ async def test_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     """Numbers and their state are there; key, webhook id and token are not."""
-    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": NUMBER},
-        blocking=True,
-        return_response=True,
-    )
-    token = callback_path(aioclient_mock).query["token"]
+    token = (await start_validation(hass, aioclient_mock)).query["token"]
 
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, init_integration

@@ -22,37 +22,29 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.callerid import async_remove_config_entry_device
-from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from custom_components.callerid.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
-from .conftest import NUMBER, answer_validation, callback_path, validate_calls
+from .conftest import (
+    NUMBER,
+    SEVEN_OK,
+    answer_validation,
+    call_validate,
+    callback_path,
+    start_validation,
+    validate_calls,
+)
 from .figures import report
 
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
-SEVEN_OK = {
-    "id": "12345",
-    "sender": "4917612345678",
-    "formatted_output": "+49 176 12345678",
-    "success": "1",
-    "error": "",
-    "voice": "1",
-}
 
 
 async def validate(hass: HomeAssistant, number: str) -> dict[str, Any]:
     """Call the action."""
-    response = await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": number},
-        blocking=True,
-        return_response=True,
-    )
-    assert response is not None
-    return dict(response)
+    return await call_validate(hass, number=number)
 
 
 @pytest.fixture
@@ -62,9 +54,7 @@ async def pending(
     aioclient_mock: AiohttpClientMocker,
 ) -> URL:
     """Start a validation of NUMBER; return its callback path with token."""
-    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
-    await validate(hass, NUMBER)
-    return callback_path(aioclient_mock)
+    return await start_validation(hass, aioclient_mock)
 
 
 @pytest.fixture

@@ -24,7 +24,14 @@ from custom_components.callerid.const import (
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 
-from .conftest import BALANCE_URL, NUMBER, WEBHOOK_ID, answer_validation, validate_calls
+from .conftest import (
+    BALANCE_URL,
+    NUMBER,
+    WEBHOOK_ID,
+    answer_validation,
+    start_validation,
+    validate_calls,
+)
 
 CLOUDHOOK = "https://hooks.nabu.casa/abc?existing=1"
 
@@ -76,14 +83,7 @@ async def test_remove_entry_deletes_storage(
     hass_storage: dict[str, Any],
 ) -> None:
     """Removing the entry removes its stored numbers."""
-    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": NUMBER},
-        blocking=True,
-        return_response=True,
-    )
+    await start_validation(hass, aioclient_mock)
     key = f"{DOMAIN}.{init_integration.entry_id}"
     assert key in hass_storage
     await hass.config_entries.async_remove(init_integration.entry_id)

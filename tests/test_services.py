@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from custom_components.callerid.const import DOMAIN
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
@@ -29,6 +29,7 @@ from .conftest import (
     API_KEY,
     NUMBER,
     answer_validation,
+    call_validate,
     callback_path,
     validate_calls,
 )
@@ -47,11 +48,7 @@ ALREADY = {
 
 async def validate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     """Call the action and return its response."""
-    response = await hass.services.async_call(
-        DOMAIN, SERVICE_VALIDATE, data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
+    return await call_validate(hass, **data)
 
 
 def notifications(hass: HomeAssistant) -> dict[str, Any]:

@@ -14,20 +14,18 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from custom_components.callerid.const import DOMAIN
 from homeassistant.core import HomeAssistant
 
-from .conftest import API_KEY, NUMBER, WEBHOOK_ID, answer_validation, callback_path
+from .conftest import (
+    API_KEY,
+    NUMBER,
+    SEVEN_OK,
+    WEBHOOK_ID,
+    start_validation,
+)
 
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
-SEVEN_OK = {
-    "id": "12345",
-    "sender": "4917612345678",
-    "formatted_output": "+49 176 12345678",
-    "success": "1",
-    "error": "",
-    "voice": "1",
-}
 
 
 @pytest.fixture
@@ -37,15 +35,7 @@ async def pending(
     aioclient_mock: AiohttpClientMocker,
 ) -> URL:
     """Start a validation of NUMBER and return its callback path with token."""
-    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": NUMBER},
-        blocking=True,
-        return_response=True,
-    )
-    return callback_path(aioclient_mock)
+    return await start_validation(hass, aioclient_mock)
 
 
 def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
@@ -251,15 +241,7 @@ async def test_logs_keep_secrets(
 ) -> None:
     """A whole validation at debug level logs no key, webhook id, token, code or full number."""
     caplog.set_level(logging.DEBUG)
-    answer_validation(aioclient_mock, json={"success": True, "code": "654321"})
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        {"number": NUMBER},
-        blocking=True,
-        return_response=True,
-    )
-    path = callback_path(aioclient_mock)
+    path = await start_validation(hass, aioclient_mock, code="654321")
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(SEVEN_OK))).status == 200
     ours = "\n".join(
