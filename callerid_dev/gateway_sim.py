@@ -174,14 +174,22 @@ async def _gateway_faults(request: web.Request, handler: Any) -> web.StreamRespo
     return await handler(request)
 
 
+def _refusal(request: web.Request, scope: str) -> web.Response | None:
+    """Return the gateway's error when the request's key is unknown (900) or lacks `scope` (902)."""
+    keys = request.app[SIM].keys
+    key = _api_key(request)
+    if key is None or key not in keys:
+        return _error(request, 900)
+    if scope not in keys[key]:
+        return _error(request, 902)
+    return None
+
+
 async def balance(request: web.Request) -> web.Response:
     """GET /api/balance."""
     sim = request.app[SIM]
-    key = _api_key(request)
-    if key is None or key not in sim.keys:
-        return _error(request, 900)
-    if "balance" not in sim.keys[key]:
-        return _error(request, 902)
+    if (refusal := _refusal(request, "balance")) is not None:
+        return refusal
     if _wants_json(request):
         return web.json_response({"amount": sim.credit, "currency": "EUR"})
     return web.Response(text=f"{sim.credit:.2f}")
@@ -190,11 +198,8 @@ async def balance(request: web.Request) -> web.Response:
 async def validate_for_voice(request: web.Request) -> web.Response:
     """POST /api/validate_for_voice: start a validation call, or say why not."""
     sim = request.app[SIM]
-    key = _api_key(request)
-    if key is None or key not in sim.keys:
-        return _error(request, 900)
-    if "validate_for_voice" not in sim.keys[key]:
-        return _error(request, 902)
+    if (refusal := _refusal(request, "validate_for_voice")) is not None:
+        return refusal
     params = await _params(request)
     raw = params.get("number", "")
     sender = normalise(raw)

@@ -76,6 +76,16 @@ async def init_integration(
     return mock_config_entry
 
 
+@pytest.fixture
+async def pending(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> URL:
+    """Start a validation of NUMBER and return its callback path with token."""
+    return await start_validation(hass, aioclient_mock)
+
+
 def answer_validation(aioclient_mock: AiohttpClientMocker, **kwargs: Any) -> None:
     """Make the gateway answer the next validate_for_voice request."""
     aioclient_mock.post(VALIDATE_URL, **kwargs)

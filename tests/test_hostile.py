@@ -33,7 +33,6 @@ from .conftest import (
     answer_validation,
     call_validate,
     callback_path,
-    start_validation,
     validate_calls,
 )
 from .figures import report
@@ -45,16 +44,6 @@ STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
 async def validate(hass: HomeAssistant, number: str) -> dict[str, Any]:
     """Call the action."""
     return await call_validate(hass, number=number)
-
-
-@pytest.fixture
-async def pending(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> URL:
-    """Start a validation of NUMBER; return its callback path with token."""
-    return await start_validation(hass, aioclient_mock)
 
 
 @pytest.fixture

@@ -28,16 +28,6 @@ from .conftest import (
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 
 
-@pytest.fixture
-async def pending(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> URL:
-    """Start a validation of NUMBER and return its callback path with token."""
-    return await start_validation(hass, aioclient_mock)
-
-
 def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
     """Return the sensor's state and attributes."""
     state = hass.states.get(ENTITY_ID)

@@ -25,7 +25,7 @@ from .api import (
     AlreadyValidated,
     SevenApiError,
     SevenAuthenticationError,
-    SevenConnectionError,
+    SevenError,
     SevenInvalidNumberError,
     SevenMissingScopeError,
     SevenServerError,
@@ -90,40 +90,14 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
         result = await entry.runtime_data.client.validate_for_voice(
             number, callback=callback.url
         )
-    except SevenAuthenticationError as err:
-        entry.async_start_reauth(hass)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except SevenMissingScopeError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="missing_scope"
-        ) from err
-    except SevenInvalidNumberError as err:
+    except SevenError as err:
+        if isinstance(err, SevenAuthenticationError):
+            entry.async_start_reauth(hass)
+        key, placeholders = _describe_gateway_error(err, number)
         raise HomeAssistantError(
             translation_domain=DOMAIN,
-            translation_key="number_rejected",
-            translation_placeholders={"number": format_number(number)},
-        ) from err
-    except SevenTimeoutError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="timeout"
-        ) from err
-    except SevenServerError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="gateway_unavailable",
-            translation_placeholders={"status": str(err.status)},
-        ) from err
-    except SevenConnectionError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="cannot_connect"
-        ) from err
-    except SevenApiError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=_GATEWAY_ERROR_KEYS.get(err.code, "gateway_error"),
-            translation_placeholders={"code": err.code},
+            translation_key=key,
+            translation_placeholders=placeholders,
         ) from err
 
     if isinstance(result, AlreadyValidated):
@@ -148,6 +122,25 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
         "callback_reachable": callback.reachable,
     }
     return response
+
+
+def _describe_gateway_error(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
+    """Return the translation key and placeholders that explain a gateway failure."""
+    match err:
+        case SevenAuthenticationError():
+            return "auth_failed", {}
+        case SevenMissingScopeError():
+            return "missing_scope", {}
+        case SevenInvalidNumberError():
+            return "number_rejected", {"number": format_number(number)}
+        case SevenTimeoutError():
+            return "timeout", {}
+        case SevenServerError(status=status):
+            return "gateway_unavailable", {"status": str(status)}
+        case SevenApiError(code=code):
+            return _GATEWAY_ERROR_KEYS.get(code, "gateway_error"), {"code": code}
+        case _:
+            return "cannot_connect", {}
 
 
 def _check_cooldown(entry: CallerIdConfigEntry, record: NumberRecord | None) -> None:
