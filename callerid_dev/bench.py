@@ -49,6 +49,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def blocking_calls(log: str) -> int:
+    """Count the blocking calls in the event loop that Home Assistant reported in our code."""
+    return sum(
+        1
+        for line in log.splitlines()
+        if "Detected blocking call" in line and "callerid" in line
+    )
+
+
 def rss_mib(pid: int) -> float:
     """Return a process's resident memory in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -393,11 +402,7 @@ async def bench_scale(
     finally:
         log = instance.log()
         await instance.stop()
-    results["blocking_calls_ours"] = sum(
-        1
-        for line in log.splitlines()
-        if "Detected blocking call" in line and "callerid" in line
-    )
+    results["blocking_calls_ours"] = blocking_calls(log)
 
     # Memory: one process each, the same config but for the entry.
     biggest = max(counts)
@@ -503,11 +508,7 @@ async def run(quick: bool, only: str | None) -> dict[str, Any]:
                 finally:
                     log = instance.log()
                     await instance.stop()
-                results["blocking_calls_main"] = sum(
-                    1
-                    for line in log.splitlines()
-                    if "Detected blocking call" in line and "callerid" in line
-                )
+                results["blocking_calls_main"] = blocking_calls(log)
             if only in (None, "scale"):
                 print("scale ...", flush=True)
                 results["scale"] = await bench_scale(root, sim, sim_url, counts)

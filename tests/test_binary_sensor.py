@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 from syrupy.assertion import SnapshotAssertion
-from yarl import URL
 
 from custom_components.callerid import async_remove_config_entry_device
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
@@ -35,13 +34,6 @@ SECOND = "+4930123456"
 OK = {"sender": "4917612345678", "success": "1", "voice": "1", "id": "7"}
 
 
-async def start(
-    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, number: str
-) -> URL:
-    """Start a validation and return its callback path."""
-    return await start_validation(hass, aioclient_mock, number)
-
-
 async def test_entities(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -54,7 +46,7 @@ async def test_entities(
     """One sensor and one device per number, appearing without a reload."""
     freezer.move_to("2026-11-27T12:00:00+00:00")
     assert hass.states.async_entity_ids("binary_sensor") == []
-    await start(hass, aioclient_mock, NUMBER)
+    await start_validation(hass, aioclient_mock, NUMBER)
     aioclient_mock.clear_requests()
     answer_validation(aioclient_mock, json={"success": True, "id": 99, "voice": True})
     await hass.services.async_call(
@@ -85,7 +77,7 @@ async def test_state_survives_restart(
     hass_storage: dict[str, Any],
 ) -> None:
     """A callback that arrives after a restart still completes its validation."""
-    path = await start(hass, aioclient_mock, NUMBER)
+    path = await start_validation(hass, aioclient_mock, NUMBER)
     stored = hass_storage[STORAGE_KEY]["data"]["numbers"]
     assert [record["status"] for record in stored] == ["pending"]
     # Only a hash of the token is written down.
@@ -114,7 +106,7 @@ async def test_removing_device_forgets_number(
 ) -> None:
     """Deleting a number's device forgets it; its token no longer counts."""
     assert await async_setup_component(hass, "config", {})
-    path = await start(hass, aioclient_mock, NUMBER)
+    path = await start_validation(hass, aioclient_mock, NUMBER)
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
     )
@@ -135,7 +127,7 @@ async def test_removing_device_forgets_number(
     assert (await client.get(path.update_query(OK))).status == 403
 
     # Validating it again brings it back.
-    await start(hass, aioclient_mock, NUMBER)
+    await start_validation(hass, aioclient_mock, NUMBER)
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"
 
 
@@ -147,7 +139,7 @@ async def test_foreign_device_is_left_alone(
     hass_storage: dict[str, Any],
 ) -> None:
     """A device without one of our identifiers forgets nothing."""
-    await start(hass, aioclient_mock, NUMBER)
+    await start_validation(hass, aioclient_mock, NUMBER)
     device = device_registry.async_get_or_create(
         config_entry_id=init_integration.entry_id, identifiers={("other", "x")}
     )
@@ -164,7 +156,7 @@ async def test_code_expires(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """After the code lifetime the token is void, the status expired, the notification gone."""
-    path = await start(hass, aioclient_mock, NUMBER)
+    path = await start_validation(hass, aioclient_mock, NUMBER)
     assert persistent_notification._async_get_or_create_notifications(hass)
 
     freezer.tick(timedelta(minutes=15))
@@ -195,7 +187,7 @@ async def test_expiry_counts_time_while_stopped(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Expiry is computed from stored times: a code that ran out while stopped is void."""
-    path = await start(hass, aioclient_mock, NUMBER)
+    path = await start_validation(hass, aioclient_mock, NUMBER)
     await hass.config_entries.async_unload(init_integration.entry_id)
     freezer.tick(timedelta(minutes=20))
     assert await hass.config_entries.async_setup(init_integration.entry_id)
@@ -218,7 +210,7 @@ async def test_callback_just_before_expiry_counts(
         init_integration, options={"code_lifetime": 2, "cooldown": 0}
     )
     await hass.config_entries.async_reload(init_integration.entry_id)
-    path = await start(hass, aioclient_mock, NUMBER)
+    path = await start_validation(hass, aioclient_mock, NUMBER)
     freezer.tick(timedelta(minutes=1, seconds=59))
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 200

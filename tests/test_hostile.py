@@ -41,11 +41,6 @@ ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
 
 
-async def validate(hass: HomeAssistant, number: str) -> dict[str, Any]:
-    """Call the action."""
-    return await call_validate(hass, number=number)
-
-
 @pytest.fixture
 async def client(hass_client_no_auth: ClientSessionGenerator) -> TestClient:
     """Return one HTTP client to Home Assistant's real HTTP app."""
@@ -169,9 +164,9 @@ async def test_forgery_table(
     """Each forgery is refused; formatting of the sender does not matter, one digit does."""
     answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
     other = "+4930123456"
-    await validate(hass, other)
+    await call_validate(hass, number=other)
     other_path = callback_path(aioclient_mock)
-    await validate(hass, NUMBER)
+    await call_validate(hass, number=NUMBER)
     path = callback_path(aioclient_mock)
     token = path.query["token"]
     hook = URL.build(path=path.path)
@@ -222,7 +217,7 @@ async def test_forgery_table(
 
     # Token of a removed number.
     freezer.tick(60)
-    await validate(hass, "+4930654321")
+    await call_validate(hass, number="+4930654321")
     removed_path = callback_path(aioclient_mock)
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, f"{init_integration.entry_id}_+4930654321"), init_integration.entry_id
@@ -270,7 +265,7 @@ async def test_fault_matrix(
         aioclient_mock.clear_requests()
         answer_validation(aioclient_mock, **answer)
         with pytest.raises(HomeAssistantError) as raised:
-            await validate(hass, NUMBER)
+            await call_validate(hass, number=NUMBER)
         assert raised.value.translation_key == key, name
         assert str(raised.value), name
         assert "{" not in str(raised.value), name
@@ -304,7 +299,7 @@ async def test_load_500_callbacks(
     numbers = [f"+49151{i:08d}" for i in range(500)]
     paths = {}
     for number in numbers:
-        await validate(hass, number)
+        await call_validate(hass, number=number)
         paths[number] = callback_path(aioclient_mock)
     events: list[Any] = []
     hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)

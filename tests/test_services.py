@@ -28,6 +28,7 @@ from homeassistant.helpers import issue_registry as ir
 from .conftest import (
     API_KEY,
     NUMBER,
+    SEVEN_OK,
     answer_validation,
     call_validate,
     callback_path,
@@ -46,11 +47,6 @@ ALREADY = {
 }
 
 
-async def validate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call the action and return its response."""
-    return await call_validate(hass, **data)
-
-
 def notifications(hass: HomeAssistant) -> dict[str, Any]:
     """Return the persistent notifications by id."""
     return dict(persistent_notification._async_get_or_create_notifications(hass))
@@ -67,7 +63,7 @@ async def test_whole_way(
     events = []
     hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
 
-    response = await validate(hass, number="0176 1234 5678")
+    response = await call_validate(hass, number="0176 1234 5678")
     assert response == {
         "number": NUMBER,
         "status": "pending",
@@ -92,15 +88,7 @@ async def test_whole_way(
 
     client = await hass_client_no_auth()
     path = callback_path(aioclient_mock)
-    seven = {
-        "id": "12345",
-        "sender": "4917612345678",
-        "formatted_output": "+49 176 12345678",
-        "success": "1",
-        "error": "",
-        "voice": "1",
-    }
-    resp = await client.get(path.update_query(seven))
+    resp = await client.get(path.update_query(SEVEN_OK))
     assert resp.status == 200
     await hass.async_block_till_done()
 
@@ -122,7 +110,7 @@ async def test_whole_way(
     }
 
     # The token is single use: the same callback again changes nothing.
-    resp = await client.get(path.update_query(seven | {"success": "0"}))
+    resp = await client.get(path.update_query(SEVEN_OK | {"success": "0"}))
     assert resp.status == 403
     assert hass.states.get(ENTITY_ID).state == "on"
     assert len(events) == 1
@@ -134,7 +122,7 @@ async def test_already_validated(
 ) -> None:
     """A number seven.io knows already is validated at once, with no notification."""
     answer_validation(aioclient_mock, json=ALREADY)
-    response = await validate(hass, number="+49 176 12345678")
+    response = await call_validate(hass, number="+49 176 12345678")
     assert response == {
         "number": NUMBER,
         "status": "validated",
@@ -156,12 +144,12 @@ async def test_repeat_after_cooldown_replaces_notification_and_token(
 ) -> None:
     """Within the cooldown nothing is sent; after it, only the new token counts."""
     answer_validation(aioclient_mock, json=NEW_CODE)
-    await validate(hass, number=NUMBER)
+    await call_validate(hass, number=NUMBER)
     first = callback_path(aioclient_mock)
 
     freezer.tick(timedelta(seconds=45))
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number="0176 12345678")
+        await call_validate(hass, number="0176 12345678")
     assert raised.value.translation_key == "cooldown"
     assert raised.value.translation_placeholders == {
         "number": "+49 176 12345678",
@@ -171,7 +159,7 @@ async def test_repeat_after_cooldown_replaces_notification_and_token(
     assert len(validate_calls(aioclient_mock)) == 1
 
     freezer.tick(timedelta(seconds=15))
-    await validate(hass, number=NUMBER)
+    await call_validate(hass, number=NUMBER)
     second = callback_path(aioclient_mock)
     assert first.query["token"] != second.query["token"]
     assert len(notifications(hass)) == 1
@@ -194,7 +182,7 @@ async def test_invalid_number_sends_nothing(
     """A number that is not a valid phone number is refused before any request."""
     calls = aioclient_mock.call_count
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=number)
+        await call_validate(hass, number=number)
     assert raised.value.translation_key == "invalid_number"
     assert aioclient_mock.call_count == calls
     assert hass.states.async_entity_ids("binary_sensor") == []
@@ -204,7 +192,7 @@ async def test_invalid_number_sends_nothing(
 async def test_too_long_input_is_refused_by_schema(hass: HomeAssistant) -> None:
     """Absurdly long input does not reach the parser."""
     with pytest.raises(probatio.Invalid, match="at most 64"):
-        await validate(hass, number="1" * 500)
+        await call_validate(hass, number="1" * 500)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -236,7 +224,7 @@ async def test_gateway_failures(
     """Each failure is its own translated error; no state, one request; then it works."""
     answer_validation(aioclient_mock, **answer)
     with pytest.raises(HomeAssistantError) as raised:
-        await validate(hass, number=NUMBER)
+        await call_validate(hass, number=NUMBER)
     assert type(raised.value) is HomeAssistantError
     assert raised.value.translation_key == key
     assert str(raised.value)  # the translation exists and renders
@@ -246,7 +234,7 @@ async def test_gateway_failures(
 
     aioclient_mock.clear_requests()
     answer_validation(aioclient_mock, json=NEW_CODE)
-    assert (await validate(hass, number=NUMBER))["status"] == "pending"
+    assert (await call_validate(hass, number=NUMBER))["status"] == "pending"
 
 
 async def test_rejected_key_starts_reauth(
@@ -257,7 +245,7 @@ async def test_rejected_key_starts_reauth(
     """900 from the gateway raises and starts reauthentication."""
     answer_validation(aioclient_mock, text="900")
     with pytest.raises(HomeAssistantError) as raised:
-        await validate(hass, number=NUMBER)
+        await call_validate(hass, number=NUMBER)
     assert raised.value.translation_key == "auth_failed"
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -282,32 +270,32 @@ async def test_entry_choice(
     answer_validation(aioclient_mock, json=NEW_CODE)
 
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=NUMBER)
+        await call_validate(hass, number=NUMBER)
     assert raised.value.translation_key == "entry_required"
 
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=NUMBER, config_entry_id="nope")
+        await call_validate(hass, number=NUMBER, config_entry_id="nope")
     assert raised.value.translation_key == "entry_not_found"
 
     other = MockConfigEntry(domain="persistent_notification")
     other.add_to_hass(hass)
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=NUMBER, config_entry_id=other.entry_id)
+        await call_validate(hass, number=NUMBER, config_entry_id=other.entry_id)
     assert raised.value.translation_key == "entry_not_found"
 
-    await validate(hass, number=NUMBER, config_entry_id=second.entry_id)
+    await call_validate(hass, number=NUMBER, config_entry_id=second.entry_id)
     assert validate_calls(aioclient_mock)[-1][3]["X-Api-Key"] == "other-key-0123456789"
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert callback.path == f"/api/webhook/{'b' * 64}"
     # The cooldown is per entry: the first account may still call the number.
-    await validate(hass, number=NUMBER, config_entry_id=init_integration.entry_id)
+    await call_validate(hass, number=NUMBER, config_entry_id=init_integration.entry_id)
 
     await hass.config_entries.async_unload(second.entry_id)
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=NUMBER, config_entry_id=second.entry_id)
+        await call_validate(hass, number=NUMBER, config_entry_id=second.entry_id)
     assert raised.value.translation_key == "entry_not_loaded"
     # One loaded entry left: it is chosen without an id.
-    assert (await validate(hass, number="+4930123456"))["status"] == "pending"
+    assert (await call_validate(hass, number="+4930123456"))["status"] == "pending"
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -317,7 +305,7 @@ async def test_no_loaded_entry(
     """Without a loaded entry the action says so."""
     await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(ServiceValidationError) as raised:
-        await validate(hass, number=NUMBER)
+        await call_validate(hass, number=NUMBER)
     assert raised.value.translation_key == "no_loaded_entry"
 
 
@@ -330,7 +318,7 @@ async def test_no_callback_url(
     hass.config.internal_url = None
     hass.config.api = None
     with pytest.raises(HomeAssistantError) as raised:
-        await validate(hass, number=NUMBER)
+        await call_validate(hass, number=NUMBER)
     assert raised.value.translation_key == "no_callback_url"
     assert validate_calls(aioclient_mock) == []
 
@@ -345,7 +333,7 @@ async def test_unreachable_callback_runs_and_raises_repair(
     hass.config.external_url = None
     await async_process_ha_core_config(hass, {"internal_url": "http://192.0.2.10:8123"})
     answer_validation(aioclient_mock, json=NEW_CODE)
-    response = await validate(hass, number=NUMBER)
+    response = await call_validate(hass, number=NUMBER)
     assert response["status"] == "pending"
     assert response["callback_reachable"] is False
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
