@@ -34,7 +34,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(config_dir: Path, port: int, extra: str = "") -> None:
+def write_config(
+    config_dir: Path, port: int, extra: str = "", log_level: str = "debug"
+) -> None:
     """Write a minimal configuration: frontend, loopback only, our integration linked in."""
     config_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -63,7 +65,7 @@ config:
 logger:
   default: warning
   logs:
-    custom_components.callerid: debug
+    custom_components.callerid: {log_level}
 {extra}"""
     )
     # Onboarding is left with only its user step, done over the API. The other steps
@@ -96,6 +98,9 @@ class HassProcess:
     config_dir: Path
     port: int
     extra_config: str = ""
+    # The integration's log level: debug for tests and the demo, as a user has it for
+    # the benchmarks.
+    log_level: str = "debug"
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -110,7 +115,7 @@ class HassProcess:
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start hass and wait until its HTTP server answers."""
-        write_config(self.config_dir, self.port, self.extra_config)
+        write_config(self.config_dir, self.port, self.extra_config, self.log_level)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [

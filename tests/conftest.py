@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 # Imported first: the test plugin puts a `custom_components` package of its own on
@@ -28,11 +30,18 @@ BALANCE_URL = f"{GATEWAY}/balance"
 VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
 EXTERNAL_URL = "https://home.example.org"
 NUMBER = "+4917612345678"
+ENTRY_ID = "01JCALLERIDENTRY000000000"
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give each test its own config directory: the journal of changes is a real file."""
+    return hass_tmp_config_dir
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +60,7 @@ def mock_config_entry() -> MockConfigEntry:
         title="seven.io",
         unique_id="account-1",
         data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: WEBHOOK_ID},
-        entry_id="01JCALLERIDENTRY000000000",
+        entry_id=ENTRY_ID,
     )
 
 
@@ -133,6 +142,50 @@ def callback_path(aioclient_mock: AiohttpClientMocker) -> URL:
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert str(callback).startswith(f"{EXTERNAL_URL}/api/webhook/")
     return URL.build(path=callback.path, query=callback.query)
+
+
+class Persisted:
+    """What a restart would read: the storage file, with the journal of changes on top."""
+
+    def __init__(self, hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
+        """Look at the files of the test entry."""
+        self._storage = hass_storage
+        self.key = f"{DOMAIN}.{ENTRY_ID}"
+        self.journal = Path(hass.config.path(".storage", f"{self.key}.journal"))
+
+    def journal_lines(self) -> int:
+        """Return how many changes the journal holds."""
+        return (
+            len(self.journal.read_text().splitlines()) if self.journal.exists() else 0
+        )
+
+    def raw(self) -> str:
+        """Return everything written down, to compare or to search for secrets."""
+        journal = self.journal.read_text() if self.journal.exists() else ""
+        return repr(self._storage.get(self.key)) + journal
+
+    def numbers(self) -> dict[str, dict[str, Any]]:
+        """Return the stored records by number."""
+        snapshot = self._storage.get(self.key, {"data": {"numbers": []}})
+        numbers = {item["number"]: item for item in snapshot["data"]["numbers"]}
+        if self.journal.exists():
+            for line in self.journal.read_text().splitlines():
+                entry = json.loads(line)
+                if "forget" in entry:
+                    numbers.pop(entry["forget"], None)
+                else:
+                    numbers[entry["number"]] = entry
+        return numbers
+
+    def statuses(self) -> dict[str, str]:
+        """Return the stored status of each number."""
+        return {number: item["status"] for number, item in self.numbers().items()}
+
+
+@pytest.fixture
+def persisted(hass: HomeAssistant, hass_storage: dict[str, Any]) -> Persisted:
+    """Return what is on disk for the test entry."""
+    return Persisted(hass, hass_storage)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import (
@@ -27,9 +26,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import NUMBER, answer_validation, start_validation
+from .conftest import NUMBER, Persisted, answer_validation, start_validation
 
-STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
 SECOND = "+4930123456"
 OK = {"sender": "4917612345678", "success": "1", "voice": "1", "id": "7"}
 
@@ -74,14 +72,13 @@ async def test_state_survives_restart(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
     """A callback that arrives after a restart still completes its validation."""
     path = await start_validation(hass, aioclient_mock, NUMBER)
-    stored = hass_storage[STORAGE_KEY]["data"]["numbers"]
-    assert [record["status"] for record in stored] == ["pending"]
+    assert persisted.statuses() == {NUMBER: "pending"}
     # Only a hash of the token is written down.
-    assert path.query["token"] not in repr(hass_storage[STORAGE_KEY])
+    assert path.query["token"] not in persisted.raw()
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
@@ -92,7 +89,7 @@ async def test_state_survives_restart(
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 200
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "on"
-    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["status"] == "validated"
+    assert persisted.statuses() == {NUMBER: "validated"}
 
 
 async def test_removing_device_forgets_number(
@@ -102,7 +99,7 @@ async def test_removing_device_forgets_number(
     hass_client_no_auth: ClientSessionGenerator,
     hass_ws_client: WebSocketGenerator,
     device_registry: dr.DeviceRegistry,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
     """Deleting a number's device forgets it; its token no longer counts."""
     assert await async_setup_component(hass, "config", {})
@@ -121,7 +118,7 @@ async def test_removing_device_forgets_number(
     assert (await ws.receive_json())["success"]
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id") is None
-    assert hass_storage[STORAGE_KEY]["data"]["numbers"] == []
+    assert persisted.numbers() == {}
 
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 403
@@ -136,7 +133,7 @@ async def test_foreign_device_is_left_alone(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     device_registry: dr.DeviceRegistry,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
     """A device without one of our identifiers forgets nothing."""
     await start_validation(hass, aioclient_mock, NUMBER)
@@ -144,7 +141,7 @@ async def test_foreign_device_is_left_alone(
         config_entry_id=init_integration.entry_id, identifiers={("other", "x")}
     )
     assert await async_remove_config_entry_device(hass, init_integration, device)
-    assert len(hass_storage[STORAGE_KEY]["data"]["numbers"]) == 1
+    assert list(persisted.numbers()) == [NUMBER]
 
 
 async def test_code_expires(
@@ -152,7 +149,7 @@ async def test_code_expires(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """After the code lifetime the token is void, the status expired, the notification gone."""
@@ -168,8 +165,8 @@ async def test_code_expires(
     assert state.attributes["status"] == "expired"
     assert state.attributes["completed_at"] is not None
     assert not persistent_notification._async_get_or_create_notifications(hass)
-    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["status"] == "expired"
-    assert hass_storage[STORAGE_KEY]["data"]["numbers"][0]["token_hash"] is None
+    assert persisted.numbers()[NUMBER]["status"] == "expired"
+    assert persisted.numbers()[NUMBER]["token_hash"] is None
 
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 403

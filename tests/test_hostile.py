@@ -30,6 +30,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from .conftest import (
     NUMBER,
     SEVEN_OK,
+    Persisted,
     answer_validation,
     call_validate,
     callback_path,
@@ -38,7 +39,6 @@ from .conftest import (
 from .figures import report
 
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
-STORAGE_KEY = f"{DOMAIN}.01JCALLERIDENTRY000000000"
 
 
 @pytest.fixture
@@ -119,13 +119,13 @@ async def test_generated_callbacks_change_nothing(
     hass: HomeAssistant,
     pending: URL,
     client: TestClient,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
     data: st.DataObject,
 ) -> None:
     """Thousands of generated callbacks: each refused with 4xx, none changes state."""
     token = pending.query["token"]
     pairs = data.draw(hostile_query(token))
-    stored = repr(hass_storage[STORAGE_KEY])
+    stored = persisted.raw()
     method = data.draw(st.sampled_from(["GET", "POST"]))
     query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
     if method == "GET":
@@ -142,7 +142,7 @@ async def test_generated_callbacks_change_nothing(
     state = hass.states.get(ENTITY_ID)
     assert state is not None
     assert state.attributes["status"] == "pending"
-    assert repr(hass_storage[STORAGE_KEY]) == stored
+    assert persisted.raw() == stored
     report(
         "property-based callbacks",
         f"{_counts['inputs']} generated inputs, {_counts['refused']} refused with 4xx, "
@@ -257,7 +257,7 @@ async def test_fault_matrix(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
     """Each gateway fault: its own translated error, no state, exactly one request."""
     survived = []
@@ -271,10 +271,7 @@ async def test_fault_matrix(
         assert "{" not in str(raised.value), name
         assert len(validate_calls(aioclient_mock)) == 1, name
         assert hass.states.get(ENTITY_ID) is None, name
-        assert (
-            STORAGE_KEY not in hass_storage
-            or hass_storage[STORAGE_KEY]["data"]["numbers"] == []
-        ), name
+        assert persisted.numbers() == {}, name
         survived.append(name)
     assert len({key for _, _, key in FAULTS}) == 7
     report(
@@ -292,7 +289,7 @@ async def test_load_500_callbacks(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     client: TestClient,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
     """500 numbers, callbacks concurrent in random order, some twice: each validated once."""
     answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
@@ -334,15 +331,11 @@ async def test_load_500_callbacks(
         assert state is not None, number
         assert state.state == "on", number
 
-    before = {
-        n["number"]: n["status"] for n in hass_storage[STORAGE_KEY]["data"]["numbers"]
-    }
+    before = persisted.statuses()
     assert set(before.values()) == {"validated"}
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    after = {
-        n["number"]: n["status"] for n in hass_storage[STORAGE_KEY]["data"]["numbers"]
-    }
+    after = persisted.statuses()
     assert after == before
     on = [s for s in hass.states.async_all("binary_sensor") if s.state == "on"]
     assert len(on) == 500

@@ -28,6 +28,7 @@ from .conftest import (
     BALANCE_URL,
     NUMBER,
     WEBHOOK_ID,
+    Persisted,
     answer_validation,
     start_validation,
     validate_calls,
@@ -81,14 +82,19 @@ async def test_remove_entry_deletes_storage(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     hass_storage: dict[str, Any],
+    persisted: Persisted,
 ) -> None:
-    """Removing the entry removes its stored numbers."""
+    """Removing the entry removes its stored numbers, storage file and journal alike."""
     await start_validation(hass, aioclient_mock)
-    key = f"{DOMAIN}.{init_integration.entry_id}"
-    assert key in hass_storage
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await start_validation(hass, aioclient_mock, "+4930123456")
+    # The reload folded the first number into the storage file; the second is journalled.
+    assert persisted.key in hass_storage
+    assert persisted.journal.exists()
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
-    assert key not in hass_storage
+    assert persisted.key not in hass_storage
+    assert not persisted.journal.exists()
 
 
 def _fake_cloud(*, subscribed: bool, error: str | None = None) -> Any:

@@ -22,6 +22,7 @@ from .conftest import (
     NUMBER,
     SEVEN_OK,
     WEBHOOK_ID,
+    Persisted,
     start_validation,
 )
 
@@ -114,13 +115,13 @@ async def test_forged_callbacks_change_nothing(
     hass: HomeAssistant,
     pending: URL,
     hass_client_no_auth: ClientSessionGenerator,
-    hass_storage: dict[str, Any],
+    persisted: Persisted,
     case: int,
 ) -> None:
     """Anything but the right token for the right number is refused, state untouched."""
     token = pending.query["token"]
     name, params, status = _forgeries(token)[case]
-    stored = repr(hass_storage[f"{DOMAIN}.01JCALLERIDENTRY000000000"])
+    stored = persisted.raw()
     events = []
     hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
     client = await hass_client_no_auth()
@@ -130,7 +131,7 @@ async def test_forged_callbacks_change_nothing(
     assert resp.status == status, name
     assert sensor(hass)[1]["status"] == "pending"
     assert events == []
-    assert repr(hass_storage[f"{DOMAIN}.01JCALLERIDENTRY000000000"]) == stored
+    assert persisted.raw() == stored
     # The real callback still works afterwards.
     resp = await client.get(pending.update_query(SEVEN_OK))
     assert resp.status == 200

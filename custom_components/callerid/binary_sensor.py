@@ -43,7 +43,7 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
         self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
     ) -> None:
         """Start from the stored record."""
-        super().__init__(entry, record.number, "validated")
+        super().__init__(entry, record, "validated")
         self._store = store
         self._record = record
 

@@ -23,6 +23,9 @@ CALLBACK_TOKEN_PARAM: Final = "token"  # noqa: S105 - a parameter name
 MAX_CALLBACK_QUERY_LENGTH: Final = 2048
 
 STORAGE_VERSION: Final = 1
+# The journal of changes is folded into the storage file once it has more lines than
+# this and than there are numbers.
+JOURNAL_FOLD_MIN_LINES: Final = 1000
 
 CONF_CODE_LIFETIME: Final = "code_lifetime"
 CONF_COOLDOWN: Final = "cooldown"

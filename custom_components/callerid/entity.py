@@ -11,7 +11,7 @@ from homeassistant.helpers.device_registry import (
 from homeassistant.helpers.entity import Entity
 
 from .const import DOMAIN
-from .phone import format_number
+from .store import NumberRecord
 
 
 def _device_identifier(entry: ConfigEntry, number: str) -> tuple[str, str]:
@@ -33,13 +33,13 @@ class CallerIdEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, entry: ConfigEntry, number: str, key: str) -> None:
-        """Tie the entity to the entry and the E.164 number."""
-        self._number = number
+    def __init__(self, entry: ConfigEntry, record: NumberRecord, key: str) -> None:
+        """Tie the entity to the entry and the record's number."""
+        number = self._number = record.number
         self._attr_unique_id = f"{entry.entry_id}_{number}_{key}"
         self._attr_device_info = DeviceInfo(
             identifiers={_device_identifier(entry, number)},
-            name=format_number(number),
+            name=record.formatted,
             manufacturer="seven.io",
             model="Caller ID",
             entry_type=DeviceEntryType.SERVICE,

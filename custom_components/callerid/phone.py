@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
+# Automations tend to validate the same few numbers again and again.
+@functools.lru_cache(maxsize=128)
 def to_e164(text: str, region: str | None) -> str | None:
     """Return `text` as an E.164 number, or None if it is no valid phone number.
 

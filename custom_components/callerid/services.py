@@ -106,11 +106,16 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
         )
         code = None
     else:
-        record = await store.async_start(number, token)
         code = result.code
-        async_show_code(
-            hass, entry, number, code, callback_reachable=callback.reachable
-        )
+        try:
+            record = await store.async_start(number, token)
+        finally:
+            # The phone rings either way: whoever answers needs the code, even when
+            # the pending state could not be saved (that error is raised on).
+            if (pending := store.get(number)) is not None:
+                async_show_code(
+                    hass, entry, pending, code, callback_reachable=callback.reachable
+                )
         LOGGER.debug("Validation of %s started", mask_number(number))
     response: dict[str, Any] = {
         "number": number,
@@ -154,7 +159,7 @@ def _check_cooldown(entry: CallerIdConfigEntry, record: NumberRecord | None) -> 
             translation_domain=DOMAIN,
             translation_key="cooldown",
             translation_placeholders={
-                "number": format_number(record.number),
+                "number": record.formatted,
                 "seconds": str(math.ceil(wait.total_seconds())),
             },
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import hashlib
 import hmac
-from typing import TypedDict
+import secrets
+from typing import Any, NotRequired, TypedDict
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -16,8 +16,15 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util, json as json_util
 
-from .const import DOMAIN, LOGGER, STORAGE_VERSION, ValidationStatus
-from .phone import mask_number
+from .const import (
+    DOMAIN,
+    JOURNAL_FOLD_MIN_LINES,
+    LOGGER,
+    STORAGE_VERSION,
+    ValidationStatus,
+)
+from .journal import Journal, JournalUnreadableError, JournalWriteError
+from .phone import format_number, mask_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,8 @@ class NumberRecord:
     """What is known about one number's validation."""
 
     number: str
+    # In international notation, for people to read (device names, notifications).
+    formatted: str
     status: ValidationStatus
     requested_at: datetime
     completed_at: datetime | None = None
@@ -52,6 +61,8 @@ class CallbackResult:
 
 class _StoredRecord(TypedDict):
     number: str
+    # Kept so that loading parses no numbers; absent in files of version 0.1.
+    formatted: NotRequired[str]
     status: str
     requested_at: str
     completed_at: str | None
@@ -63,6 +74,8 @@ class _StoredRecord(TypedDict):
 
 class _StoredData(TypedDict):
     numbers: list[_StoredRecord]
+    # Set by each write, to tell whether it landed.
+    mark: NotRequired[str]
 
 
 class StorageUnreadableError(Exception):
@@ -74,6 +87,18 @@ class StorageUnreadableError(Exception):
         self.path = path
 
 
+class StorageWriteError(HomeAssistantError):
+    """A change could not be written; it is kept and goes out with the next write."""
+
+    def __init__(self, path: str) -> None:
+        """Name the file."""
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key="storage_write_failed",
+            translation_placeholders={"path": path},
+        )
+
+
 def hash_token(token: str) -> str:
     """Return the stored form of a callback token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -82,31 +107,32 @@ def hash_token(token: str) -> str:
 type RecordListener = Callable[[NumberRecord], None]
 
 
+def _storage(hass: HomeAssistant, entry_id: str) -> tuple[Store[_StoredData], Journal]:
+    store: Store[_StoredData] = Store(
+        hass,
+        STORAGE_VERSION,
+        f"{DOMAIN}.{entry_id}",
+        private=True,
+        # A snapshot of every number: encoded off the event loop.
+        serialize_in_event_loop=False,
+    )
+    return store, Journal(hass, f"{store.path}.journal")
+
+
 class NumberStore:
-    """Keeps every number of one config entry; each change is saved before it is acknowledged."""
+    """Keeps every number of one config entry; each change is on disk before it is acknowledged.
+
+    The storage file holds a snapshot; changes since are appended to a journal beside it.
+    """
 
     def __init__(
         self, hass: HomeAssistant, entry_id: str, *, code_lifetime: timedelta
     ) -> None:
         """Prepare the store; call async_load before use."""
         self._hass = hass
-        self._store: Store[_StoredData] = Store(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}",
-            private=True,
-            # Written to a temporary file and renamed into place, like Home Assistant's
-            # own registries; no fsync on every callback (see the benchmark notes).
-            serialize_in_event_loop=False,
-        )
-        self._save_lock = asyncio.Lock()
-        # Changes are numbered; a save records the last number it covered.
-        self._changes = 0
-        self._saved_changes = 0
+        self._store, self._journal = _storage(hass, entry_id)
         self._code_lifetime = code_lifetime
         self._records: dict[str, NumberRecord] = {}
-        # Each record's stored form, kept beside it so a save converts nothing.
-        self._stored: dict[str, _StoredRecord] = {}
         self._new_listeners: list[RecordListener] = []
         self._change_listeners: list[RecordListener] = []
         self._listeners: dict[str, list[RecordListener]] = {}
@@ -118,27 +144,39 @@ class NumberStore:
         # Home Assistant would move an undecodable file aside and start empty, which
         # loses every pending validation; refuse to start instead and leave it be.
         await self._hass.async_add_executor_job(_check_readable, path)
-        if (data := await self._store.async_load()) is None:
-            return
+        data = await self._store.async_load()
         try:
-            records = [_record_from_storage(item) for item in data["numbers"]]
+            entries = await self._journal.async_read()
+        except JournalUnreadableError as err:
+            raise StorageUnreadableError(self._journal.path) from err
+        try:
+            for item in data["numbers"] if data is not None else ():
+                record = _record_from_storage(item)
+                self._records[record.number] = record
         except (KeyError, TypeError, ValueError) as err:
             raise StorageUnreadableError(path) from err
-        self._records = {record.number: record for record in records}
-        self._stored = {record.number: _record_to_storage(record) for record in records}
+        try:
+            for entry in entries:
+                if "forget" in entry:
+                    self._records.pop(entry["forget"], None)
+                else:
+                    record = _record_from_storage(entry)
+                    self._records[record.number] = record
+        except (KeyError, TypeError, ValueError) as err:
+            raise StorageUnreadableError(self._journal.path) from err
         expired = False
-        for record in records:
+        for record in list(self._records.values()):
             if record.status is ValidationStatus.PENDING:
                 expired |= self._schedule_expiry(record)
-        if expired:
-            await self._async_save()
+        if entries or expired:
+            await self._journal.async_fold(self._async_write_snapshot)
 
-    @callback
-    def async_shutdown(self) -> None:
-        """Stop the expiry timers (the entry is unloading)."""
+    async def async_shutdown(self) -> None:
+        """Stop the expiry timers and close the journal (the entry is unloading)."""
         for cancel in self._expiry_timers.values():
             cancel()
         self._expiry_timers.clear()
+        await self._journal.async_close()
 
     @property
     def records(self) -> dict[str, NumberRecord]:
@@ -172,13 +210,14 @@ class NumberStore:
         """Mark `number` pending behind `token`, replacing (and voiding) any earlier one."""
         record = NumberRecord(
             number=number,
+            formatted=self._formatted(number),
             status=ValidationStatus.PENDING,
             requested_at=dt_util.utcnow(),
             token_hash=hash_token(token),
         )
         self._put(record)
         self._schedule_expiry(record)
-        await self._async_save()
+        await self._async_persist(record)
         return record
 
     async def async_set_validated(
@@ -188,6 +227,7 @@ class NumberStore:
         now = dt_util.utcnow()
         record = NumberRecord(
             number=number,
+            formatted=self._formatted(number),
             status=ValidationStatus.VALIDATED,
             requested_at=now,
             completed_at=now,
@@ -195,7 +235,7 @@ class NumberStore:
             caller_id=caller_id,
         )
         self._put(record)
-        await self._async_save()
+        await self._async_persist(record)
         return record
 
     async def async_complete(
@@ -223,7 +263,7 @@ class NumberStore:
             token_hash=None,
         )
         self._put(record)
-        await self._async_save()
+        await self._async_persist(record)
         LOGGER.debug(
             "Validation of %s completed: %s", mask_number(number), record.status
         )
@@ -232,16 +272,18 @@ class NumberStore:
     async def async_forget(self, number: str) -> None:
         """Drop a number and any validation it has pending."""
         if self._records.pop(number, None) is not None:
-            del self._stored[number]
             self._listeners.pop(number, None)
             self._cancel_expiry(number)
-            await self._async_save()
+            await self._async_write({"forget": number})
+
+    def _formatted(self, number: str) -> str:
+        known = self._records.get(number)
+        return known.formatted if known is not None else format_number(number)
 
     def _put(self, record: NumberRecord) -> None:
         """Keep `record` and tell the listeners; the caller saves."""
         is_new = record.number not in self._records
         self._records[record.number] = record
-        self._stored[record.number] = _record_to_storage(record)
         if record.status is not ValidationStatus.PENDING:
             self._cancel_expiry(record.number)
         if is_new:
@@ -265,9 +307,9 @@ class NumberStore:
         def _expire_later(_: datetime) -> None:
             self._expiry_timers.pop(record.number, None)
             if self._records.get(record.number) is record:
-                self._expire(record)
                 self._hass.async_create_task(
-                    self._async_save(), f"{DOMAIN} save after expiry"
+                    self._async_persist(self._expire(record)),
+                    f"{DOMAIN} save after expiry",
                 )
 
         self._expiry_timers[record.number] = async_track_point_in_utc_time(
@@ -275,40 +317,58 @@ class NumberStore:
         )
         return False
 
-    def _expire(self, record: NumberRecord) -> None:
+    def _expire(self, record: NumberRecord) -> NumberRecord:
         LOGGER.debug("Validation code for %s expired", mask_number(record.number))
-        self._put(
-            replace(
-                record,
-                status=ValidationStatus.EXPIRED,
-                completed_at=record.requested_at + self._code_lifetime,
-                token_hash=None,
-            )
+        expired = replace(
+            record,
+            status=ValidationStatus.EXPIRED,
+            completed_at=record.requested_at + self._code_lifetime,
+            token_hash=None,
         )
+        self._put(expired)
+        return expired
 
     def _cancel_expiry(self, number: str) -> None:
         if (cancel := self._expiry_timers.pop(number, None)) is not None:
             cancel()
 
-    async def _async_save(self) -> None:
-        """Write every change made so far; callers waiting meanwhile share one write."""
-        self._changes += 1
-        mine = self._changes
-        async with self._save_lock:
-            if self._saved_changes >= mine:
-                return  # a write that started after our change covered it
-            # Let changes made in the same turn of the loop join this write.
-            await asyncio.sleep(0)
-            covered = self._changes
-            await self._store.async_save({"numbers": list(self._stored.values())})
-            self._saved_changes = covered
+    async def _async_persist(self, record: NumberRecord) -> None:
+        await self._async_write(_record_to_storage(record))
+
+    async def _async_write(self, entry: Any) -> None:
+        """Return once `entry` is on disk; fold the journal when it has grown too long."""
+        try:
+            await self._journal.async_append(entry)
+        except JournalWriteError as err:
+            LOGGER.error("Could not write %s: %s", err, err.__cause__)
+            raise StorageWriteError(self._journal.path) from err
+        # Folding costs a snapshot of every number; once per as many changes keeps
+        # the cost of a change constant and the journal no longer than the snapshot.
+        limit = max(JOURNAL_FOLD_MIN_LINES, len(self._records))
+        if self._journal.lines > limit:
+            await self._journal.async_fold(
+                self._async_write_snapshot, longer_than=limit
+            )
+
+    async def _async_write_snapshot(self) -> bool:
+        """Write every number to the storage file; return whether it reached the disk."""
+        records = list(self._records.values())
+        stored = await self._hass.async_add_executor_job(
+            lambda: [_record_to_storage(record) for record in records]
+        )
+        # Store logs a failed write instead of raising it: read the file back and
+        # look for this write's mark before the journal is let go.
+        mark = secrets.token_hex(8)
+        await self._store.async_save({"numbers": stored, "mark": mark})
+        written = await self._store.async_load()
+        return written is not None and written.get("mark") == mark
 
 
 async def async_remove_numbers(hass: HomeAssistant, entry_id: str) -> None:
-    """Delete the storage file of a removed entry."""
-    await Store[_StoredData](
-        hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}"
-    ).async_remove()
+    """Delete the storage file and journal of a removed entry."""
+    store, journal = _storage(hass, entry_id)
+    await store.async_remove()
+    await journal.async_remove()
 
 
 def _check_readable(path: str) -> None:
@@ -322,6 +382,7 @@ def _check_readable(path: str) -> None:
 def _record_to_storage(record: NumberRecord) -> _StoredRecord:
     return _StoredRecord(
         number=record.number,
+        formatted=record.formatted,
         status=record.status.value,
         requested_at=record.requested_at.isoformat(),
         completed_at=record.completed_at.isoformat() if record.completed_at else None,
@@ -336,6 +397,7 @@ def _record_from_storage(stored: _StoredRecord) -> NumberRecord:
     completed_at = stored["completed_at"]
     return NumberRecord(
         number=stored["number"],
+        formatted=stored.get("formatted") or format_number(stored["number"]),
         status=ValidationStatus(stored["status"]),
         requested_at=datetime.fromisoformat(stored["requested_at"]),
         completed_at=datetime.fromisoformat(completed_at) if completed_at else None,

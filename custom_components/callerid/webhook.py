@@ -31,7 +31,7 @@ from .const import (
 )
 from .data import CallerIdConfigEntry
 from .phone import to_e164
-from .store import CallbackResult
+from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
 
@@ -74,7 +74,7 @@ def async_register_callback(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
         status = await _async_handle_callback(hass, entry, request)
-        if status is not HTTPStatus.OK:
+        if status.is_client_error:
             _note_refusal(entry)
         return web.Response(status=status)
 
@@ -183,8 +183,12 @@ async def _async_handle_callback(
         data = CALLBACK_SCHEMA(params)
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
-    # seven.io sends the number international, usually without the +.
-    if (number := to_e164(f"+{data['sender'].removeprefix('+')}", None)) is None:
+    store = entry.runtime_data.store
+    # seven.io sends the number international without the +, so it is usually a stored
+    # E.164 number as it is; anything else is normalised first.
+    sent = f"+{data['sender'].removeprefix('+')}"
+    number = sent if store.get(sent) is not None else to_e164(sent, None)
+    if number is None:
         return HTTPStatus.BAD_REQUEST
 
     result = CallbackResult(
@@ -193,9 +197,11 @@ async def _async_handle_callback(
         caller_id=int(data["id"]) if data.get("id") else None,
         error=data.get("error") or None,
     )
-    record = await entry.runtime_data.store.async_complete(
-        number, data[CALLBACK_TOKEN_PARAM], result
-    )
+    try:
+        record = await store.async_complete(number, data[CALLBACK_TOKEN_PARAM], result)
+    except StorageWriteError:
+        # Applied but not saved (logged); seven.io is not told all is well.
+        return HTTPStatus.INTERNAL_SERVER_ERROR
     if record is None:
         # The same answer whether the number is unknown or the token wrong: no oracle.
         return HTTPStatus.FORBIDDEN

@@ -1,4 +1,4 @@
-"""Bench-only baselines: a no-op webhook, a bare gateway request, bare binary sensors.
+"""Bench-only baselines: no-op and state-setting webhooks, a bare gateway request, bare sensors.
 
 Installed only into the benchmark's temporary Home Assistant; never shipped.
 """
@@ -25,11 +25,27 @@ from homeassistant.helpers.typing import ConfigType
 
 DOMAIN = "callerid_bench"
 NOOP_WEBHOOK_ID = "callerid-bench-noop"
+FLIP_WEBHOOK_ID = "callerid-bench-flip"
 
 
 async def _noop(
     hass: HomeAssistant, webhook_id: str, request: web.Request
 ) -> web.Response:
+    return web.Response(status=200)
+
+
+async def _flip(
+    hass: HomeAssistant, webhook_id: str, request: web.Request
+) -> web.Response:
+    # The least a callback that turns a sensor on can do: set one state per sender,
+    # with as many attributes as ours, and answer.
+    sender = request.query.get("sender", "")
+    hass.states.async_set(
+        f"binary_sensor.bench_flip_{sender}",
+        "on",
+        {key: request.query.get(key) for key in ("sender", "id", "voice", "error")}
+        | {"status": "validated", "requested_at": None, "completed_at": None},
+    )
     return web.Response(status=200)
 
 
@@ -41,6 +57,15 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         "bench no-op",
         NOOP_WEBHOOK_ID,
         _noop,
+        local_only=False,
+        allowed_methods=("GET", "POST"),
+    )
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        "bench flip",
+        FLIP_WEBHOOK_ID,
+        _flip,
         local_only=False,
         allowed_methods=("GET", "POST"),
     )
@@ -99,6 +124,16 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
                 if callable(value):
                     found |= _modules(value, depth + 1)
         return found
+
+    async def cpu(call: ServiceCall) -> ServiceResponse:
+        # CPU seconds of the event loop's thread and of the whole process so far.
+        import time  # noqa: PLC0415
+
+        return {"loop": time.thread_time(), "process": time.process_time()}
+
+    hass.services.async_register(
+        DOMAIN, "cpu", cpu, supports_response=SupportsResponse.ONLY
+    )
 
     async def timers(call: ServiceCall) -> ServiceResponse:
         # Every live timer on the loop that leads to code of the module asked about.

@@ -1,4 +1,4 @@
-"""One step: how many bare binary sensors."""
+"""One step: how many bare binary sensors, and whether each has a device of its own."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from . import DOMAIN
 
 
 class BenchFlow(ConfigFlow, domain=DOMAIN):
-    """Create an entry with `count` sensors."""
+    """Create an entry with `count` sensors (and as many devices, with `devices`)."""
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -21,7 +21,12 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
         if user_input is None:
             return self.async_show_form(
                 step_id="user",
-                data_schema=probatio.Schema({probatio.Required("count"): int}),
+                data_schema=probatio.Schema(
+                    {
+                        probatio.Required("count"): int,
+                        probatio.Optional("devices", default=False): bool,
+                    }
+                ),
             )
         return self.async_create_entry(
             title=f"{user_input['count']} sensors", data=user_input

@@ -1,0 +1,366 @@
+"""Tests of how numbers reach the disk: the storage file and the journal of changes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+import contextlib
+import json
+import os
+from pathlib import Path
+import resource
+import shutil
+import signal
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+from homeassistant.util.file import WriteError
+
+from .conftest import (
+    NUMBER,
+    SEVEN_OK,
+    Persisted,
+    answer_validation,
+    call_validate,
+    callback_path,
+    start_validation,
+)
+
+ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
+SECOND = "+4930123456"
+
+
+async def test_changes_are_journalled_then_folded_on_load(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    persisted: Persisted,
+) -> None:
+    """A change is one journal line; loading folds the journal into the storage file."""
+    path = await start_validation(hass, aioclient_mock)
+    assert persisted.key not in hass_storage
+    assert persisted.journal_lines() == 1
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert not persisted.journal.exists()
+    numbers = hass_storage[persisted.key]["data"]["numbers"]
+    assert [number["status"] for number in numbers] == ["pending"]
+
+    # The folded pending validation still completes, and the change is journalled again.
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert persisted.journal_lines() == 1
+    assert persisted.statuses() == {NUMBER: "validated"}
+
+
+async def test_long_journal_is_folded(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    persisted: Persisted,
+) -> None:
+    """Once the journal has more lines than its limit and the numbers, it is folded."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={"code_lifetime": 15, "cooldown": 0}
+    )
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    with patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 3):
+        for code in range(100000, 100010):
+            await start_validation(hass, aioclient_mock, (NUMBER, SECOND)[code % 2])
+            assert persisted.journal_lines() <= 3
+    # The last fold took in every change before it; the journal holds the rest.
+    assert len(hass_storage[persisted.key]["data"]["numbers"]) == 2
+    assert persisted.statuses() == {NUMBER: "pending", SECOND: "pending"}
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert persisted.statuses() == {NUMBER: "pending", SECOND: "pending"}
+
+
+async def test_torn_last_line_is_dropped(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A line cut short by a crash was never acknowledged: it is dropped, with a warning."""
+    whole = {
+        "number": NUMBER,
+        "status": "validated",
+        "requested_at": "2026-11-27T12:00:00+00:00",
+        "completed_at": "2026-11-27T12:01:00+00:00",
+        "voice": True,
+        "caller_id": 7,
+        "error": None,
+        "token_hash": None,
+    }
+    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
+    persisted.journal.write_text(json.dumps(whole) + '\n{"number": "+4930')
+    mock_config_entry.add_to_hass(hass)
+
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert persisted.statuses() == {NUMBER: "validated"}
+    assert "Dropping an incomplete last line" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"number": "+4917612345678"\n{"forget": "+4917612345678"}\n',
+        b'{"number": "+4917612345678", "status": "whatever"}\n',
+        b"[1, 2]\n",
+    ],
+    ids=["not JSON", "not a record", "not an object"],
+)
+async def test_unreadable_journal_fails_setup_and_stays(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    persisted: Persisted,
+    content: bytes,
+) -> None:
+    """A journal damaged other than at its end stops setup and is left as it was."""
+    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
+    persisted.journal.write_bytes(content)
+    mock_config_entry.add_to_hass(hass)
+
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert str(persisted.journal) in (mock_config_entry.reason or "")
+    assert persisted.journal.read_bytes() == content
+
+
+async def test_failed_write_is_reported_and_kept(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A change that cannot be written raises a translated error and goes out later."""
+    # A directory where the journal should be: every write to it fails.
+    persisted.journal.mkdir(parents=True)
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    with pytest.raises(HomeAssistantError) as raised:
+        await call_validate(hass, number=NUMBER)
+    assert raised.value.translation_key == "storage_write_failed"
+    assert str(persisted.journal) in str(raised.value)
+    assert "Could not write" in caplog.text
+    # The phone rings all the same, so its code is shown.
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert any("123456" in n["message"] for n in notifications.values())
+    assert hass.states.get(ENTITY_ID).attributes["status"] == "pending"
+
+    # A callback that cannot be saved is not acknowledged.
+    path = callback_path(aioclient_mock)
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 500
+
+    # Once the disk takes writes again, the next change carries the earlier ones.
+    shutil.rmtree(persisted.journal)
+    await start_validation(hass, aioclient_mock, SECOND)
+    assert persisted.statuses() == {NUMBER: "validated", SECOND: "pending"}
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert hass.states.get(ENTITY_ID).state == "on"
+
+
+async def test_failed_fold_keeps_journal(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """If the storage file cannot be written, the journal stays and nothing is lost."""
+    await start_validation(hass, aioclient_mock)
+    with patch.object(Store, "_async_write_data", side_effect=WriteError("disk full")):
+        assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert "keeping it" in caplog.text
+    assert persisted.journal.exists()
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert not persisted.journal.exists()
+    assert persisted.statuses() == {NUMBER: "pending"}
+    assert hass.states.get(ENTITY_ID).attributes["status"] == "pending"
+
+
+async def test_file_without_formatted_numbers_loads(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Files written before numbers were kept formatted still name their devices."""
+    hass_storage[f"callerid.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"callerid.{mock_config_entry.entry_id}",
+        "data": {
+            "numbers": [
+                {
+                    "number": NUMBER,
+                    "status": "validated",
+                    "requested_at": "2026-11-27T12:00:00+00:00",
+                    "completed_at": "2026-11-27T12:01:00+00:00",
+                    "voice": True,
+                    "caller_id": 7,
+                    "error": None,
+                    "token_hash": None,
+                }
+            ]
+        },
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(ENTITY_ID).state == "on"
+    device = device_registry.async_get_device_by_identifier(
+        ("callerid", f"{mock_config_entry.entry_id}_{NUMBER}"),
+        mock_config_entry.entry_id,
+    )
+    assert device is not None
+    assert device.name == "+49 176 12345678"
+
+
+def _open_journals(persisted: Persisted) -> list[str]:
+    """Return this process's file descriptors open on the journal."""
+    fds = Path("/proc/self/fd")
+    return [
+        fd.name
+        for fd in fds.iterdir()
+        if os.path.realpath(fd) == os.path.realpath(persisted.journal)
+    ]
+
+
+async def test_journal_is_closed_on_unload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """The journal stays open while the entry runs and is closed when it unloads."""
+    await start_validation(hass, aioclient_mock)
+    await start_validation(hass, aioclient_mock, SECOND)
+    assert len(_open_journals(persisted)) == 1
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert _open_journals(persisted) == []
+    assert persisted.statuses() == {NUMBER: "pending", SECOND: "pending"}
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """Let no file of this process grow beyond `limit` bytes, as a full disk would."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+async def test_write_cut_short_leaves_no_torn_line(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A write that only gets half a line onto the disk takes that half back."""
+    await start_validation(hass, aioclient_mock)
+    before = persisted.journal.read_bytes()
+    answer_validation(aioclient_mock, json={"success": True, "code": "654321"})
+    # Room for a few more bytes, not for the next line.
+    with (
+        _file_size_limit(len(before) + 10),
+        pytest.raises(HomeAssistantError) as raised,
+    ):
+        await call_validate(hass, number=SECOND)
+    assert raised.value.translation_key == "storage_write_failed"
+    assert persisted.journal.read_bytes() == before
+
+    hass.config_entries.async_update_entry(
+        init_integration, options={"code_lifetime": 15, "cooldown": 0}
+    )
+    await hass.async_block_till_done()
+    await start_validation(hass, aioclient_mock, NUMBER)
+    assert persisted.statuses() == {NUMBER: "pending", SECOND: "pending"}
+
+
+async def test_concurrent_changes_fold_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+    persisted: Persisted,
+) -> None:
+    """Callbacks that all find the journal too long fold it once, and lose nothing."""
+    numbers = [f"+49151{i:08d}" for i in range(20)]
+    paths = {
+        number: await start_validation(hass, aioclient_mock, number)
+        for number in numbers
+    }
+    client = await hass_client_no_auth()
+    saves = 0
+    real_save = Store.async_save
+
+    async def counting_save(store: Store[Any], data: Any) -> None:
+        nonlocal saves
+        saves += 1
+        await real_save(store, data)
+
+    with (
+        patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 25),
+        patch.object(Store, "async_save", counting_save),
+    ):
+        statuses = await asyncio.gather(
+            *(
+                client.get(
+                    path.update_query(SEVEN_OK | {"sender": number.removeprefix("+")})
+                )
+                for number, path in paths.items()
+            )
+        )
+    assert [response.status for response in statuses] == [200] * len(numbers)
+    assert saves == 1
+    assert persisted.statuses() == dict.fromkeys(numbers, "validated")
+    assert len(hass_storage[persisted.key]["data"]["numbers"]) == len(numbers)
+
+
+async def test_change_after_unload_is_written(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A change that lands after the entry unloaded still reaches the disk, file closed after."""
+    await start_validation(hass, aioclient_mock)
+    store = init_integration.runtime_data.store
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await store.async_forget(NUMBER)
+    assert persisted.numbers() == {}
+    assert _open_journals(persisted) == []
