@@ -143,6 +143,7 @@ def _read(path: str) -> list[Any]:
 def _append(path: str, fd: int | None, data: bytes) -> int:
     """Append `data` to the file open as `fd` (opened if None); return the descriptor."""
     if fd is None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         size = os.fstat(fd).st_size
