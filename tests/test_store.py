@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
@@ -364,3 +364,28 @@ async def test_change_after_unload_is_written(
     await store.async_forget(NUMBER)
     assert persisted.numbers() == {}
     assert _open_journals(persisted) == []
+
+
+async def test_no_fold_while_stopping(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    persisted: Persisted,
+) -> None:
+    """While Home Assistant stops, changes stay in the journal; the next start folds it."""
+    await start_validation(hass, aioclient_mock, NUMBER)
+    await start_validation(hass, aioclient_mock, SECOND)
+    store = init_integration.runtime_data.store
+    hass.set_state(CoreState.stopping)
+    try:
+        with patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 1):
+            await store.async_forget(NUMBER)
+        assert persisted.key not in hass_storage
+        assert persisted.journal_lines() == 3
+    finally:
+        hass.set_state(CoreState.running)
+    assert persisted.statuses() == {SECOND: "pending"}
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert persisted.journal_lines() == 0
+    assert persisted.statuses() == {SECOND: "pending"}

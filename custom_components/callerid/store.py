@@ -168,7 +168,7 @@ class NumberStore:
         for record in list(self._records.values()):
             if record.status is ValidationStatus.PENDING:
                 expired |= self._schedule_expiry(record)
-        if entries or expired:
+        if (entries or expired) and not self._hass.is_stopping:
             await self._journal.async_fold(self._async_write_snapshot)
 
     async def async_shutdown(self) -> None:
@@ -344,8 +344,10 @@ class NumberStore:
             raise StorageWriteError(self._journal.path) from err
         # Folding costs a snapshot of every number; once per as many changes keeps
         # the cost of a change constant and the journal no longer than the snapshot.
+        # Not while Home Assistant stops: Store then holds writes back until its final
+        # write, and the journal must outlive the write it would wait for.
         limit = max(JOURNAL_FOLD_MIN_LINES, len(self._records))
-        if self._journal.lines > limit:
+        if self._journal.lines > limit and not self._hass.is_stopping:
             await self._journal.async_fold(
                 self._async_write_snapshot, longer_than=limit
             )
