@@ -643,7 +643,12 @@ def ratios(results: dict[str, Any], counts: list[int]) -> dict[str, Any]:
 def main() -> None:
     """Run, print the ratios, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "results.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where the JSON goes (default bench/results.json; bench/quick.json with "
+        "--quick, which is not committed)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smaller counts, for trying the bench out"
     )
@@ -654,6 +659,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     results = asyncio.run(run(args.quick, args.only))
+    if args.out is None:
+        args.out = PROJECT / "bench" / ("quick.json" if args.quick else "results.json")
     if args.only is None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
