@@ -21,8 +21,9 @@ import time
 from typing import Any
 
 import aiohttp
-import phonenumbers
 from yarl import URL
+
+from custom_components.callerid.phone import format_number
 
 from .gateway_sim import Simulator
 from .harness import PROJECT, HassClient, HassProcess, free_port, simulator_server
@@ -368,10 +369,7 @@ def stored_numbers(count: int) -> dict[str, Any]:
             "numbers": [
                 {
                     "number": number,
-                    "formatted": phonenumbers.format_number(
-                        phonenumbers.parse(number),
-                        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-                    ),
+                    "formatted": format_number(number),
                     "status": "validated",
                     "requested_at": now,
                     "completed_at": now,

@@ -41,6 +41,17 @@ from .conftest import (
 
 ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 SECOND = "+4930123456"
+# NUMBER validated, stored as versions before `formatted` wrote it.
+VALIDATED = {
+    "number": NUMBER,
+    "status": "validated",
+    "requested_at": "2026-11-27T12:00:00+00:00",
+    "completed_at": "2026-11-27T12:01:00+00:00",
+    "voice": True,
+    "caller_id": 7,
+    "error": None,
+    "token_hash": None,
+}
 
 
 async def test_changes_are_journalled_then_folded_on_load(
@@ -101,18 +112,8 @@ async def test_torn_last_line_is_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A line cut short by a crash was never acknowledged: it is dropped, with a warning."""
-    whole = {
-        "number": NUMBER,
-        "status": "validated",
-        "requested_at": "2026-11-27T12:00:00+00:00",
-        "completed_at": "2026-11-27T12:01:00+00:00",
-        "voice": True,
-        "caller_id": 7,
-        "error": None,
-        "token_hash": None,
-    }
     persisted.journal.parent.mkdir(parents=True, exist_ok=True)
-    persisted.journal.write_text(json.dumps(whole) + '\n{"number": "+4930')
+    persisted.journal.write_text(json.dumps(VALIDATED) + '\n{"number": "+4930')
     mock_config_entry.add_to_hass(hass)
 
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -217,20 +218,7 @@ async def test_file_without_formatted_numbers_loads(
         "version": 1,
         "minor_version": 1,
         "key": f"callerid.{mock_config_entry.entry_id}",
-        "data": {
-            "numbers": [
-                {
-                    "number": NUMBER,
-                    "status": "validated",
-                    "requested_at": "2026-11-27T12:00:00+00:00",
-                    "completed_at": "2026-11-27T12:01:00+00:00",
-                    "voice": True,
-                    "caller_id": 7,
-                    "error": None,
-                    "token_hash": None,
-                }
-            ]
-        },
+        "data": {"numbers": [VALIDATED]},
     }
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)

@@ -99,16 +99,12 @@ class Journal:
                     self.path,
                 )
                 return
-            await self._async_close()
-            await self._hass.async_add_executor_job(_remove, self.path)
-            self.lines = 0
+            await self._async_delete()
 
     async def async_remove(self) -> None:
         """Delete the file."""
         async with self._lock:
-            await self._async_close()
-            await self._hass.async_add_executor_job(_remove, self.path)
-            self.lines = 0
+            await self._async_delete()
 
     async def async_close(self) -> None:
         """Close the file once the writes under way are done; a later write reopens it."""
@@ -120,6 +116,11 @@ class Journal:
         if (fd := self._fd) is not None:
             self._fd = None
             await self._hass.async_add_executor_job(os.close, fd)
+
+    async def _async_delete(self) -> None:
+        await self._async_close()
+        await self._hass.async_add_executor_job(_remove, self.path)
+        self.lines = 0
 
 
 def _read(path: str) -> list[Any]:
