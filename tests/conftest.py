@@ -11,6 +11,7 @@ from typing import Any
 import custom_components.callerid  # noqa: F401  # isort: skip
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -20,6 +21,7 @@ from yarl import URL
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.setup import async_setup_component
 
@@ -31,6 +33,9 @@ VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
 EXTERNAL_URL = "https://home.example.org"
 NUMBER = "+4917612345678"
 ENTRY_ID = "01JCALLERIDENTRY000000000"
+# The entities of NUMBER.
+ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
+STATUS_ID = "sensor.49_176_12345678_status"
 
 
 @pytest.fixture(autouse=True)
@@ -186,6 +191,26 @@ class Persisted:
 def persisted(hass: HomeAssistant, hass_storage: dict[str, Any]) -> Persisted:
     """Return what is on disk for the test entry."""
     return Persisted(hass, hass_storage)
+
+
+async def snapshot_entities(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    entry_id: str,
+    domain: str,
+) -> None:
+    """Snapshot the registry entry and state of each of the entry's entities of `domain`."""
+    entries = [
+        entity
+        for entity in er.async_entries_for_config_entry(entity_registry, entry_id)
+        if entity.domain == domain
+    ]
+    assert entries
+    for entity in sorted(entries, key=lambda entity: entity.entity_id):
+        assert entity == snapshot(name=f"{entity.entity_id}-entry")
+        state = hass.states.get(entity.entity_id)
+        assert state == snapshot(name=f"{entity.entity_id}-state")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

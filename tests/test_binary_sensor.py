@@ -8,7 +8,6 @@ from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
-    snapshot_platform,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -26,7 +25,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from .conftest import NUMBER, Persisted, answer_validation, start_validation
+from .conftest import (
+    NUMBER,
+    STATUS_ID,
+    Persisted,
+    answer_validation,
+    snapshot_entities,
+    start_validation,
+)
 
 SECOND = "+4930123456"
 OK = {"sender": "4917612345678", "success": "1", "voice": "1", "id": "7"}
@@ -54,7 +60,9 @@ async def test_entities(
         blocking=True,
         return_response=True,
     )
-    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+    await snapshot_entities(
+        hass, entity_registry, snapshot, init_integration.entry_id, "binary_sensor"
+    )
 
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
@@ -84,7 +92,7 @@ async def test_state_survives_restart(
     await hass.async_block_till_done()
     state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
     assert state.state == "off"
-    assert state.attributes["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 200
@@ -162,18 +170,19 @@ async def test_code_expires(
 
     state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
     assert state.state == "off"
-    assert state.attributes["status"] == "expired"
-    assert state.attributes["completed_at"] is not None
-    assert not persistent_notification._async_get_or_create_notifications(hass)
+    assert hass.states.get(STATUS_ID).state == "expired"
+    # The code notification now says the code expired and to start again.
+    (notification,) = persistent_notification._async_get_or_create_notifications(
+        hass
+    ).values()
+    assert notification["title"] == "Caller ID code for +49 176 12345678 expired"
+    assert "Start a new validation" in notification["message"]
     assert persisted.numbers()[NUMBER]["status"] == "expired"
     assert persisted.numbers()[NUMBER]["token_hash"] is None
 
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 403
-    assert (
-        hass.states.get("binary_sensor.49_176_12345678_caller_id").attributes["status"]
-        == "expired"
-    )
+    assert hass.states.get(STATUS_ID).state == "expired"
 
 
 async def test_expiry_counts_time_while_stopped(
@@ -189,8 +198,7 @@ async def test_expiry_counts_time_while_stopped(
     freezer.tick(timedelta(minutes=20))
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()
-    state = hass.states.get("binary_sensor.49_176_12345678_caller_id")
-    assert state.attributes["status"] == "expired"
+    assert hass.states.get(STATUS_ID).state == "expired"
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(OK))).status == 403
 

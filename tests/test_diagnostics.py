@@ -15,8 +15,11 @@ from syrupy.filters import props
 
 from homeassistant.core import HomeAssistant
 
+from custom_components.callerid.const import CONF_CODE_LIFETIME
+
 from .conftest import (
     API_KEY,
+    NUMBER,
     WEBHOOK_ID,
     start_validation,
 )
@@ -29,7 +32,10 @@ async def test_diagnostics(
     hass_client: ClientSessionGenerator,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Numbers and their state are there; key, webhook id and token are not."""
+    """Options and numbers' state are there; key, webhook id, token and full numbers not."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={CONF_CODE_LIFETIME: 5}
+    )
     token = (await start_validation(hass, aioclient_mock)).query["token"]
 
     diagnostics = await get_diagnostics_for_config_entry(
@@ -38,5 +44,6 @@ async def test_diagnostics(
 
     assert diagnostics == snapshot(exclude=props("requested_at"))
     text = repr(diagnostics)
-    for secret in (API_KEY, WEBHOOK_ID, token):
+    # People paste diagnostics into public issues: numbers are masked as in the logs.
+    for secret in (API_KEY, WEBHOOK_ID, token, NUMBER, "176 12345678"):
         assert secret not in text

@@ -28,8 +28,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .conftest import (
+    ENTITY_ID,
     NUMBER,
     SEVEN_OK,
+    STATUS_ID,
     Persisted,
     answer_validation,
     call_validate,
@@ -37,8 +39,6 @@ from .conftest import (
     validate_calls,
 )
 from .figures import report
-
-ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ async def test_generated_callbacks_change_nothing(
     _counts["refused"] += 1
     state = hass.states.get(ENTITY_ID)
     assert state is not None
-    assert state.attributes["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
     assert persisted.raw() == stored
     report(
         "property-based callbacks",
@@ -191,7 +191,7 @@ async def test_forgery_table(
     refused = 0
     for name, attempt, expected in table:
         assert await attempt() == expected, name
-        assert hass.states.get(ENTITY_ID).attributes["status"] == "pending", name
+        assert hass.states.get(STATUS_ID).state == "pending", name
         refused += 1
 
     # Formatting only: accepted.

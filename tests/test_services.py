@@ -27,15 +27,16 @@ from homeassistant.helpers import issue_registry as ir
 
 from .conftest import (
     API_KEY,
+    ENTITY_ID,
     NUMBER,
     SEVEN_OK,
+    STATUS_ID,
     answer_validation,
     call_validate,
     callback_path,
     validate_calls,
 )
 
-ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 NEW_CODE = {"success": True, "code": "069935", "error": None}
 ALREADY = {
     "id": 12345,
@@ -84,7 +85,7 @@ async def test_whole_way(
     state = hass.states.get(ENTITY_ID)
     assert state is not None
     assert state.state == "off"
-    assert state.attributes["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
     client = await hass_client_no_auth()
     path = callback_path(aioclient_mock)
@@ -94,15 +95,17 @@ async def test_whole_way(
 
     state = hass.states.get(ENTITY_ID)
     assert state.state == "on"
-    assert state.attributes["status"] == "validated"
+    assert hass.states.get(STATUS_ID).state == "validated"
+    # Read as words and text by the frontend: a caller ID is no quantity.
     assert state.attributes["voice"] is True
-    assert state.attributes["caller_id"] == 12345
-    assert state.attributes["completed_at"] is not None
+    assert state.attributes["caller_id"] == "12345"
+    assert "status" not in state.attributes
     assert notifications(hass) == {}
     assert len(events) == 1
     assert events[0].data == {
         "config_entry_id": "01JCALLERIDENTRY000000000",
         "number": NUMBER,
+        "status": "validated",
         "success": True,
         "voice": True,
         "caller_id": 12345,
@@ -151,8 +154,9 @@ async def test_repeat_after_cooldown_replaces_notification_and_token(
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number="0176 12345678")
     assert raised.value.translation_key == "cooldown"
+    # Home Assistant logs the message of a failed action: the number is masked.
     assert raised.value.translation_placeholders == {
-        "number": "+49 176 12345678",
+        "number": "+491********78",
         "seconds": "15",
     }
     assert "15 s" in str(raised.value)
@@ -343,7 +347,7 @@ async def test_unreachable_callback_runs_and_raises_repair(
     assert issue is not None
     assert issue.translation_key == "callback_unreachable"
     (notification,) = notifications(hass).values()
-    assert "will not update by itself" in notification["message"]
+    assert "will not change by itself" in notification["message"]
 
     # An external URL makes the issue go away without another validation.
     await hass.config.async_update(external_url="https://home.example.org")

@@ -30,8 +30,10 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util.file import WriteError
 
 from .conftest import (
+    ENTITY_ID,
     NUMBER,
     SEVEN_OK,
+    STATUS_ID,
     Persisted,
     answer_validation,
     call_validate,
@@ -39,7 +41,6 @@ from .conftest import (
     start_validation,
 )
 
-ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 SECOND = "+4930123456"
 # NUMBER validated, stored as versions before `formatted` wrote it.
 VALIDATED = {
@@ -170,7 +171,7 @@ async def test_failed_write_is_reported_and_kept(
     # The phone rings all the same, so its code is shown.
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     assert any("123456" in n["message"] for n in notifications.values())
-    assert hass.states.get(ENTITY_ID).attributes["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
     # A callback that cannot be saved is not acknowledged.
     path = callback_path(aioclient_mock)
@@ -203,7 +204,7 @@ async def test_failed_fold_keeps_journal(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     assert not persisted.journal.exists()
     assert persisted.statuses() == {NUMBER: "pending"}
-    assert hass.states.get(ENTITY_ID).attributes["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
 
 async def test_file_without_formatted_numbers_loads(

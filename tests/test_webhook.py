@@ -19,14 +19,14 @@ from homeassistant.core import HomeAssistant
 
 from .conftest import (
     API_KEY,
+    ENTITY_ID,
     NUMBER,
     SEVEN_OK,
+    STATUS_ID,
     WEBHOOK_ID,
     Persisted,
     start_validation,
 )
-
-ENTITY_ID = "binary_sensor.49_176_12345678_caller_id"
 
 
 def sensor(hass: HomeAssistant) -> tuple[str, dict[str, Any]]:
@@ -51,10 +51,14 @@ async def test_failed_validation(
     assert resp.status == 200
     state, attributes = sensor(hass)
     assert state == "off"
-    assert attributes["status"] == "failed"
-    assert attributes["error"] == "Wrong code"
+    # What is not known is left out, not shown as "Unknown".
+    assert attributes["number"] == NUMBER
     assert attributes["voice"] is False
-    assert attributes["caller_id"] is None
+    assert "caller_id" not in attributes
+    assert "error" not in attributes
+    status = hass.states.get(STATUS_ID)
+    assert status.state == "failed"
+    assert status.attributes["error"] == "Wrong code"
     assert [event.data["success"] for event in events] == [False]
 
 
@@ -129,7 +133,7 @@ async def test_forged_callbacks_change_nothing(
     resp = await client.get(URL.build(path=pending.path).update_query(params))
 
     assert resp.status == status, name
-    assert sensor(hass)[1]["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
     assert events == []
     assert persisted.raw() == stored
     # The real callback still works afterwards.
@@ -146,7 +150,7 @@ async def test_repeated_parameter_is_refused(
     pairs = [*pending.query.items(), *SEVEN_OK.items(), ("success", "0")]
     resp = await client.get(URL.build(path=pending.path, query=pairs))
     assert resp.status == 400
-    assert sensor(hass)[1]["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
 
 async def test_oversized_post_body_is_refused(
@@ -156,7 +160,7 @@ async def test_oversized_post_body_is_refused(
     client = await hass_client_no_auth()
     resp = await client.post(pending, data=SEVEN_OK | {"pad": "x" * 5000})
     assert resp.status == 400
-    assert sensor(hass)[1]["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
 
 async def test_other_methods_are_not_allowed(
@@ -166,7 +170,7 @@ async def test_other_methods_are_not_allowed(
     client = await hass_client_no_auth()
     resp = await client.put(pending.update_query(SEVEN_OK))
     assert resp.status == 405
-    assert sensor(hass)[1]["status"] == "pending"
+    assert hass.states.get(STATUS_ID).state == "pending"
 
 
 async def test_webhook_registered_with_entry(

@@ -26,12 +26,13 @@ from .const import (
     CONF_CODE_LIFETIME,
     DEFAULT_CODE_LIFETIME,
     DOMAIN,
+    EVENT_VALIDATION_COMPLETED,
     LOGGER,
     ValidationStatus,
 )
 from .data import CallerIdConfigEntry, CallerIdData
 from .entity import number_from_device
-from .notification import async_dismiss_code
+from .notification import async_dismiss_code, async_show_outcome
 from .services import async_setup_services
 from .store import (
     NumberRecord,
@@ -39,10 +40,15 @@ from .store import (
     StorageUnreadableError,
     async_remove_numbers,
 )
-from .webhook import async_register_callback, async_setup_reachability
+from .trigger import completion_event_data
+from .webhook import (
+    async_check_reachability,
+    async_register_callback,
+    async_setup_reachability,
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.BINARY_SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -92,13 +98,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
     @callback
     def _dismiss_used_code(record: NumberRecord) -> None:
-        # Validated, failed or expired: the code shown is of no use any more.
-        if record.status is not ValidationStatus.PENDING:
+        # seven.io knew the number already: the code shown before is of no use.
+        if record.status is ValidationStatus.VALIDATED:
             async_dismiss_code(hass, entry, record.number)
 
+    @callback
+    def _completed(record: NumberRecord) -> None:
+        # Whoever started the validation learns how it ended.
+        hass.async_create_task(
+            async_show_outcome(hass, entry, record), f"{DOMAIN} outcome notification"
+        )
+        hass.bus.async_fire(
+            EVENT_VALIDATION_COMPLETED, completion_event_data(entry, record)
+        )
+
     entry.async_on_unload(store.async_listen_changes(_dismiss_used_code))
+    entry.async_on_unload(store.async_listen_completed(_completed))
 
     entry.async_on_unload(async_register_callback(hass, entry))
+    async_check_reachability(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import CallerIdConfigEntry
-from .entity import CallerIdEntity
+from .entity import CallerIdEntity, async_add_number_entities
 from .store import NumberRecord, NumberStore
 
 PARALLEL_UPDATES = 0
@@ -21,17 +22,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every stored number, and for each new one as it appears."""
-    store = entry.runtime_data.store
+    async_add_number_entities(entry, async_add_entities, _entities)
 
-    @callback
-    def add(record: NumberRecord) -> None:
-        async_add_entities([CallerIdValidatedSensor(entry, store, record)])
 
-    async_add_entities(
-        CallerIdValidatedSensor(entry, store, record)
-        for record in store.records.values()
-    )
-    entry.async_on_unload(store.async_listen_new(add))
+def _entities(
+    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+) -> Iterable[CallerIdValidatedSensor]:
+    return (CallerIdValidatedSensor(entry, store, record),)
 
 
 class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
@@ -43,22 +40,7 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
         self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
     ) -> None:
         """Start from the stored record."""
-        super().__init__(entry, record, "validated")
-        self._store = store
-        self._record = record
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the number's record."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self._store.async_listen(self._number, self._update))
-        # The record may have changed between creation and now.
-        if (record := self._store.get(self._number)) is not None:
-            self._record = record
-
-    @callback
-    def _update(self, record: NumberRecord) -> None:
-        self._record = record
-        self.async_write_ha_state()
+        super().__init__(entry, store, record, "validated")
 
     @property
     def is_on(self) -> bool:
@@ -67,16 +49,12 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return what seven.io said about the number."""
+        """Return the number and what seven.io said about it, leaving out what is unknown."""
         record = self._record
-        return {
-            "number": record.number,
-            "status": record.status.value,
-            "voice": record.voice,
-            "caller_id": record.caller_id,
-            "error": record.error,
-            "requested_at": record.requested_at.isoformat(),
-            "completed_at": record.completed_at.isoformat()
-            if record.completed_at
-            else None,
-        }
+        attributes: dict[str, Any] = {"number": record.number}
+        if record.voice is not None:
+            attributes["voice"] = record.voice
+        if record.caller_id is not None:
+            # Text: an id, not a quantity to format as "12,345".
+            attributes["caller_id"] = str(record.caller_id)
+        return attributes

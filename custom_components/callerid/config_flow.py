@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import hashlib
+import itertools
 from typing import Any
 
 import probatio
+from yarl import URL
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
@@ -15,7 +17,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -56,21 +58,35 @@ KEY_SCHEMA = probatio.Schema(
         )
     }
 )
-SCHEMA = KEY_SCHEMA.extend(
-    {
-        # Another gateway (such as the project's simulator) for testing; collapsed.
-        probatio.Optional(SECTION_ADVANCED, default={}): section(
-            probatio.Schema(
-                {
-                    probatio.Required(
-                        CONF_BASE_URL, default=DEFAULT_BASE_URL
-                    ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-                }
+
+
+def _gateway_schema(*, collapsed: bool) -> probatio.Schema:
+    """Return the key and the gateway URL, which sits in a section of its own.
+
+    The section has no default of its own: the frontend would take it and never fill
+    in the URL's default, leaving a required field empty.
+    """
+    return KEY_SCHEMA.extend(
+        {
+            probatio.Optional(SECTION_ADVANCED): section(
+                probatio.Schema(
+                    {
+                        probatio.Required(
+                            CONF_BASE_URL, default=DEFAULT_BASE_URL
+                        ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+                    }
+                ),
+                {"collapsed": collapsed},
             ),
-            {"collapsed": True},
-        ),
-    }
-)
+        }
+    )
+
+
+def _user_schema(title: str, *, collapsed: bool) -> probatio.Schema:
+    """Return the user step's schema: a name for the account, its key, the gateway."""
+    return probatio.Schema(
+        {probatio.Required(CONF_NAME, default=title): TextSelector()}
+    ).extend(_gateway_schema(collapsed=collapsed).schema)
 
 
 def _unique_id(api_key: str) -> str:
@@ -92,14 +108,15 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the API key."""
+        """Ask for a name for the account and its API key."""
         errors: dict[str, str] = {}
+        title = self._proposed_title()
         if user_input is not None:
             await self.async_set_unique_id(_unique_id(user_input[CONF_API_KEY]))
             self._abort_if_unique_id_configured()
             if not (errors := await self._async_check(user_input)):
                 return self.async_create_entry(
-                    title=TITLE,
+                    title=str(user_input.get(CONF_NAME, "")).strip() or title,
                     data={
                         **_entry_data(user_input),
                         CONF_WEBHOOK_ID: webhook.async_generate_id(),
@@ -107,9 +124,19 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                _user_schema(title, collapsed=_collapsed(user_input)), user_input
+            ),
             errors=errors,
         )
+
+    def _proposed_title(self) -> str:
+        """Return "seven.io", or "seven.io 2" and so on when that name is taken."""
+        taken = {entry.title for entry in self._async_current_entries()}
+        names = itertools.chain(
+            (TITLE,), (f"{TITLE} {n}" for n in itertools.count(2))
+        )
+        return next(name for name in names if name not in taken)
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
@@ -130,7 +157,10 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the API key or the gateway URL."""
         return await self._async_step_replace_key(
-            "reconfigure", self._get_reconfigure_entry(), user_input, SCHEMA
+            "reconfigure",
+            self._get_reconfigure_entry(),
+            user_input,
+            _gateway_schema(collapsed=_collapsed(user_input)),
         )
 
     async def _async_step_replace_key(
@@ -143,7 +173,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         current_url = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
         if user_input is not None:
-            if schema is KEY_SCHEMA:
+            if SECTION_ADVANCED not in schema.schema:
                 user_input = {
                     **user_input,
                     SECTION_ADVANCED: {CONF_BASE_URL: current_url},
@@ -162,6 +192,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
                     entry, unique_id=unique_id, data=kept | _entry_data(user_input)
                 )
         suggested = user_input or {SECTION_ADVANCED: {CONF_BASE_URL: current_url}}
+        if SECTION_ADVANCED in schema.schema and current_url != DEFAULT_BASE_URL:
+            # Another gateway is in use: show it rather than hide it.
+            schema = _gateway_schema(collapsed=False)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
@@ -170,10 +203,16 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_check(self, user_input: dict[str, Any]) -> dict[str, str]:
         """Return form errors; none when the key authenticates."""
+        try:
+            base_url = URL(_base_url(user_input))
+        except ValueError:
+            return {"base": "invalid_url"}
+        if base_url.scheme not in ("http", "https") or not base_url.host:
+            return {"base": "invalid_url"}
         client = SevenClient(
             async_get_clientsession(self.hass),
             user_input[CONF_API_KEY],
-            base_url=_base_url(user_input),
+            base_url=str(base_url),
         )
         try:
             await client.balance()
@@ -235,7 +274,14 @@ class CallerIdOptionsFlow(OptionsFlowWithReload):
 
 
 def _base_url(user_input: dict[str, Any]) -> str:
-    return str(user_input[SECTION_ADVANCED][CONF_BASE_URL]).rstrip("/")
+    """Return the gateway URL typed, or seven.io's when the section was not sent."""
+    advanced = user_input.get(SECTION_ADVANCED) or {}
+    return str(advanced.get(CONF_BASE_URL) or DEFAULT_BASE_URL).strip().rstrip("/")
+
+
+def _collapsed(user_input: dict[str, Any] | None) -> bool:
+    """Keep the gateway section open once it holds another URL than seven.io's."""
+    return user_input is None or _base_url(user_input) == DEFAULT_BASE_URL
 
 
 def _entry_data(user_input: dict[str, Any]) -> dict[str, Any]:

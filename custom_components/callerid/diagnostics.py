@@ -1,4 +1,4 @@
-"""Diagnostics for a callerid config entry, with every secret redacted."""
+"""Diagnostics for a callerid config entry, with every secret redacted and numbers masked."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_CLOUDHOOK_URL
 from .data import CallerIdConfigEntry
+from .phone import mask_number
+from .store import NumberRecord
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -24,13 +26,23 @@ TO_REDACT = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CallerIdConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry and its numbers."""
+    """Return the entry, its options and its numbers; people paste this in public."""
     return async_redact_data(
         {
-            "entry": {"data": dict(entry.data), "unique_id": entry.unique_id},
+            "entry": {
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+                "unique_id": entry.unique_id,
+            },
             "numbers": [
-                asdict(record) for record in entry.runtime_data.store.records.values()
+                _masked(record) for record in entry.runtime_data.store.records.values()
             ],
         },
         TO_REDACT,
     )
+
+
+def _masked(record: NumberRecord) -> dict[str, Any]:
+    """Return the record with its number masked as in the logs."""
+    masked = mask_number(record.number)
+    return asdict(record) | {"number": masked, "formatted": masked}

@@ -1,21 +1,23 @@
-"""Shared base of the integration's entities."""
+"""Shared base of the integration's entities: one device per number."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import (
     DeviceEntry,
     DeviceEntryType,
     DeviceInfo,
 )
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .store import NumberRecord
-
-
-def _device_identifier(entry: ConfigEntry, number: str) -> tuple[str, str]:
-    return (DOMAIN, f"{entry.entry_id}_{number}")
+from .data import CallerIdConfigEntry
+from .store import NumberRecord, NumberStore
+from .trigger import device_identifier
 
 
 def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
@@ -27,20 +29,67 @@ def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
     return None
 
 
+type EntityFactory = Callable[
+    [CallerIdConfigEntry, NumberStore, NumberRecord], Iterable[Entity]
+]
+
+
+@callback
+def async_add_number_entities(
+    entry: CallerIdConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: EntityFactory,
+) -> None:
+    """Add a platform's entities for every stored number, and for each new one."""
+    store = entry.runtime_data.store
+
+    @callback
+    def add(record: NumberRecord) -> None:
+        async_add_entities(factory(entry, store, record))
+
+    async_add_entities(
+        entity
+        for record in store.records.values()
+        for entity in factory(entry, store, record)
+    )
+    entry.async_on_unload(store.async_listen_new(add))
+
+
 class CallerIdEntity(Entity):
-    """An entity of one number, on that number's device."""
+    """An entity of one number, on that number's device, following its record."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, entry: ConfigEntry, record: NumberRecord, key: str) -> None:
+    def __init__(
+        self,
+        entry: ConfigEntry,
+        store: NumberStore,
+        record: NumberRecord,
+        key: str,
+    ) -> None:
         """Tie the entity to the entry and the record's number."""
         number = self._number = record.number
+        self._store = store
+        self._record = record
         self._attr_unique_id = f"{entry.entry_id}_{number}_{key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={_device_identifier(entry, number)},
+            identifiers={device_identifier(entry.entry_id, number)},
             name=record.formatted,
             manufacturer="seven.io",
             model="Caller ID",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the number's record."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._store.async_listen(self._number, self._update))
+        # The record may have changed between creation and now.
+        if (record := self._store.get(self._number)) is not None:
+            self._record = record
+
+    @callback
+    def _update(self, record: NumberRecord) -> None:
+        self._record = record
+        self.async_write_ha_state()

@@ -1,21 +1,58 @@
-"""The persistent notification that shows a validation code."""
+"""The persistent notification of a validation: its code, then how it ended.
+
+Texts come from the integration's translations in Home Assistant's language.
+"""
 
 from __future__ import annotations
 
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.translation import async_get_translations
 
-from .const import DOMAIN
+from .const import DOMAIN, ValidationStatus
 from .store import NumberRecord
+
+# Translation keys (under "exceptions", the category that takes free texts) by what
+# the notification tells.
+_CODE = "notification_code"
+_OUTCOME = {
+    ValidationStatus.FAILED: "notification_failed",
+    ValidationStatus.EXPIRED: "notification_expired",
+}
 
 
 def _notification_id(entry: ConfigEntry, number: str) -> str:
     return f"{DOMAIN}_{entry.entry_id}_{number}"
 
 
-@callback
-def async_show_code(
+async def _async_text(
+    hass: HomeAssistant, key: str, placeholders: dict[str, str]
+) -> str:
+    translations = await async_get_translations(
+        hass, hass.config.language, "exceptions", [DOMAIN]
+    )
+    text = translations.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
+    return text.format(**placeholders)
+
+
+async def _async_show(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    number: str,
+    key: str,
+    placeholders: dict[str, str],
+) -> None:
+    """Show the notification of `number`, replacing the one it has."""
+    persistent_notification.async_create(
+        hass,
+        await _async_text(hass, f"{key}_message", placeholders),
+        title=await _async_text(hass, f"{key}_title", placeholders),
+        notification_id=_notification_id(entry, number),
+    )
+
+
+async def async_show_code(
     hass: HomeAssistant,
     entry: ConfigEntry,
     record: NumberRecord,
@@ -24,26 +61,31 @@ def async_show_code(
     callback_reachable: bool,
 ) -> None:
     """Show the code for the record's number, replacing an earlier one for it."""
-    outcome = (
-        "The caller ID sensor turns on once seven.io confirms the number."
-        if callback_reachable
-        else "Home Assistant has no URL that seven.io can reach, so the caller ID "
-        "sensor will not update by itself: see Settings > Repairs."
-    )
-    formatted = record.formatted
-    persistent_notification.async_create(
+    await _async_show(
         hass,
-        (
-            f"seven.io is calling **{formatted}** now.\n\n"
-            f"Answer the call and type the code **{code}** on the keypad.\n\n"
-            f"{outcome}"
-        ),
-        title=f"Caller ID code for {formatted}",
-        notification_id=_notification_id(entry, record.number),
+        entry,
+        record.number,
+        _CODE if callback_reachable else f"{_CODE}_unreachable",
+        {"number": record.formatted, "code": code},
     )
+
+
+async def async_show_outcome(
+    hass: HomeAssistant, entry: ConfigEntry, record: NumberRecord
+) -> None:
+    """Replace the code with how the validation ended; validated needs no words."""
+    if (key := _OUTCOME.get(record.status)) is None:
+        async_dismiss_code(hass, entry, record.number)
+        return
+    placeholders = {"number": record.formatted}
+    # seven.io's own words are all there is to say why a validation failed, if any.
+    if record.error is not None and record.status is ValidationStatus.FAILED:
+        key = f"{key}_reason"
+        placeholders["error"] = record.error
+    await _async_show(hass, entry, record.number, key, placeholders)
 
 
 @callback
 def async_dismiss_code(hass: HomeAssistant, entry: ConfigEntry, number: str) -> None:
-    """Remove the code notification of `number`, if there is one."""
+    """Remove the notification of `number`, if there is one."""
     persistent_notification.async_dismiss(hass, _notification_id(entry, number))

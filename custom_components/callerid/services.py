@@ -43,7 +43,7 @@ from .const import (
 )
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
-from .phone import format_number, mask_number, to_e164
+from .phone import mask_number, to_e164
 from .store import NumberRecord
 from .webhook import async_callback_url
 
@@ -113,7 +113,7 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
             # The phone rings either way: whoever answers needs the code, even when
             # the pending state could not be saved (that error is raised on).
             if (pending := store.get(number)) is not None:
-                async_show_code(
+                await async_show_code(
                     hass, entry, pending, code, callback_reachable=callback.reachable
                 )
         LOGGER.debug("Validation of %s started", mask_number(number))
@@ -137,7 +137,7 @@ def _describe_gateway_error(err: SevenError, number: str) -> tuple[str, dict[str
         case SevenMissingScopeError():
             return "missing_scope", {}
         case SevenInvalidNumberError():
-            return "number_rejected", {"number": format_number(number)}
+            return "number_rejected", {"number": mask_number(number)}
         case SevenTimeoutError():
             return "timeout", {}
         case SevenServerError(status=status):
@@ -159,7 +159,7 @@ def _check_cooldown(entry: CallerIdConfigEntry, record: NumberRecord | None) -> 
             translation_domain=DOMAIN,
             translation_key="cooldown",
             translation_placeholders={
-                "number": record.formatted,
+                "number": mask_number(record.number),
                 "seconds": str(math.ceil(wait.total_seconds())),
             },
         )
@@ -199,9 +199,11 @@ def _entry_for_call(hass: HomeAssistant, entry_id: str | None) -> CallerIdConfig
 def _to_e164(hass: HomeAssistant, raw: str) -> str:
     """Parse a number as a person types it; national formats use Home Assistant's country."""
     if (number := to_e164(raw, hass.config.country)) is None:
+        # Home Assistant logs the message of a failed action: what was typed is
+        # masked there like any number.
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_number",
-            translation_placeholders={"number": raw},
+            translation_placeholders={"number": mask_number(raw)},
         )
     return number

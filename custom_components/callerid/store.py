@@ -135,6 +135,7 @@ class NumberStore:
         self._records: dict[str, NumberRecord] = {}
         self._new_listeners: list[RecordListener] = []
         self._change_listeners: list[RecordListener] = []
+        self._completed_listeners: list[RecordListener] = []
         self._listeners: dict[str, list[RecordListener]] = {}
         self._expiry_timers: dict[str, CALLBACK_TYPE] = {}
 
@@ -200,6 +201,15 @@ class NumberStore:
         return lambda: self._change_listeners.remove(listener)
 
     @callback
+    def async_listen_completed(self, listener: RecordListener) -> CALLBACK_TYPE:
+        """Call `listener` once a pending validation has ended and that is on disk.
+
+        It ends validated or failed (seven.io's callback) or expired (no callback in time).
+        """
+        self._completed_listeners.append(listener)
+        return lambda: self._completed_listeners.remove(listener)
+
+    @callback
     def async_listen(self, number: str, listener: RecordListener) -> CALLBACK_TYPE:
         """Call `listener` whenever the record of `number` changes."""
         listeners = self._listeners.setdefault(number, [])
@@ -208,11 +218,14 @@ class NumberStore:
 
     async def async_start(self, number: str, token: str) -> NumberRecord:
         """Mark `number` pending behind `token`, replacing (and voiding) any earlier one."""
+        known = self._records.get(number)
         record = NumberRecord(
             number=number,
             formatted=self._formatted(number),
             status=ValidationStatus.PENDING,
             requested_at=dt_util.utcnow(),
+            # When the last validation ended stays known while the next one runs.
+            completed_at=known.completed_at if known is not None else None,
             token_hash=hash_token(token),
         )
         self._put(record)
@@ -267,6 +280,7 @@ class NumberStore:
         LOGGER.debug(
             "Validation of %s completed: %s", mask_number(number), record.status
         )
+        self._notify_completed(record)
         return record
 
     async def async_forget(self, number: str) -> None:
@@ -308,7 +322,7 @@ class NumberStore:
             self._expiry_timers.pop(record.number, None)
             if self._records.get(record.number) is record:
                 self._hass.async_create_task(
-                    self._async_persist(self._expire(record)),
+                    self._async_persist_expiry(self._expire(record)),
                     f"{DOMAIN} save after expiry",
                 )
 
@@ -331,6 +345,14 @@ class NumberStore:
     def _cancel_expiry(self, number: str) -> None:
         if (cancel := self._expiry_timers.pop(number, None)) is not None:
             cancel()
+
+    async def _async_persist_expiry(self, record: NumberRecord) -> None:
+        await self._async_persist(record)
+        self._notify_completed(record)
+
+    def _notify_completed(self, record: NumberRecord) -> None:
+        for listener in list(self._completed_listeners):
+            listener(record)
 
     async def _async_persist(self, record: NumberRecord) -> None:
         await self._async_write(_record_to_storage(record))

@@ -23,7 +23,6 @@ from .const import (
     CALLBACK_TOKEN_PARAM,
     CONF_CLOUDHOOK_URL,
     DOMAIN,
-    EVENT_VALIDATION_COMPLETED,
     ISSUE_CALLBACK_UNREACHABLE,
     LOGGER,
     MAX_CALLBACK_QUERY_LENGTH,
@@ -119,17 +118,40 @@ async def async_callback_url(
 
 @callback
 def async_setup_reachability(hass: HomeAssistant) -> None:
-    """Drop the unreachable-callback issue as soon as an external URL is set."""
+    """Keep the unreachable-callback issue in step with the URL configuration."""
 
     @callback
     def _core_config_updated(_: Event[Any]) -> None:
-        try:
-            get_url(hass, allow_internal=False)
-        except NoURLAvailableError:
-            return
-        _async_update_reachability_issue(hass, reachable=True)
+        if hass.config_entries.async_loaded_entries(DOMAIN):
+            async_check_reachability(hass)
 
     hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated)
+
+
+@callback
+def async_check_reachability(hass: HomeAssistant) -> None:
+    """Raise the unreachable-callback issue now if seven.io could not call back.
+
+    Called at setup and whenever the URL configuration changes, so that it shows
+    before anyone rings a phone.
+    """
+    _async_update_reachability_issue(hass, reachable=_has_public_url(hass))
+
+
+@callback
+def _has_public_url(hass: HomeAssistant) -> bool:
+    """Return whether a URL reachable from the internet exists (cloudhook or external)."""
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        if cloud.async_active_subscription(hass):
+            return True
+    try:
+        # What webhook.async_generate_url asks for when it must not be internal.
+        get_url(hass, allow_internal=False, allow_cloud=False, prefer_external=True)
+    except NoURLAvailableError:
+        return False
+    return True
 
 
 @callback
@@ -205,18 +227,6 @@ async def _async_handle_callback(
     if record is None:
         # The same answer whether the number is unknown or the token wrong: no oracle.
         return HTTPStatus.FORBIDDEN
-
-    hass.bus.async_fire(
-        EVENT_VALIDATION_COMPLETED,
-        {
-            "config_entry_id": entry.entry_id,
-            "number": number,
-            "success": result.success,
-            "voice": result.voice,
-            "caller_id": result.caller_id,
-            "error": result.error,
-        },
-    )
     return HTTPStatus.OK
 
 

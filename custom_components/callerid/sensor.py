@@ -1,0 +1,87 @@
+"""Per number: the validation's status, and when it last completed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import ValidationStatus
+from .data import CallerIdConfigEntry
+from .entity import CallerIdEntity, async_add_number_entities
+from .store import NumberRecord, NumberStore
+
+PARALLEL_UPDATES = 0
+
+STATUS_OPTIONS = [status.value for status in ValidationStatus]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallerIdConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of every stored number, and of each new one as it appears."""
+    async_add_number_entities(entry, async_add_entities, _entities)
+
+
+def _entities(
+    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+) -> Iterable[SensorEntity]:
+    return (
+        CallerIdStatusSensor(entry, store, record),
+        CallerIdCompletedSensor(entry, store, record),
+    )
+
+
+class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
+    """Where the number's validation stands: pending, validated, failed or expired."""
+
+    _attr_translation_key = "status"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = STATUS_OPTIONS
+    # They change with every validation: history keeps the state, not these.
+    _unrecorded_attributes = frozenset({"error", "requested_at"})
+
+    def __init__(
+        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    ) -> None:
+        """Start from the stored record."""
+        super().__init__(entry, store, record, "status")
+
+    @property
+    def native_value(self) -> str:
+        """Return the status."""
+        return self._record.status.value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return when the validation started and, if it failed, seven.io's reason."""
+        record = self._record
+        attributes: dict[str, Any] = {"requested_at": record.requested_at.isoformat()}
+        if record.error is not None:
+            attributes["error"] = record.error
+        return attributes
+
+
+class CallerIdCompletedSensor(CallerIdEntity, SensorEntity):
+    """When the number's last validation ended (validated, failed or expired)."""
+
+    _attr_translation_key = "completed"
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+    _attr_entity_registry_enabled_default = False
+
+    def __init__(
+        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    ) -> None:
+        """Start from the stored record."""
+        super().__init__(entry, store, record, "completed")
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return when the last validation ended; unknown while the first is pending."""
+        return self._record.completed_at

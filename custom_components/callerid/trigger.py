@@ -1,0 +1,122 @@
+"""The automation trigger "Caller ID validation completed", for a number and outcome."""
+
+from __future__ import annotations
+
+from typing import Any, Final, cast, override
+
+import probatio
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_DEVICE_ID, CONF_OPTIONS
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.trigger import (
+    Trigger,
+    TriggerActionRunner,
+    TriggerConfig,
+    TriggerNotTriggeredReporter,
+)
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, EVENT_VALIDATION_COMPLETED, ValidationStatus
+from .store import NumberRecord
+
+TRIGGER_VALIDATION_COMPLETED: Final = "validation_completed"
+CONF_OUTCOME: Final = "outcome"
+
+OUTCOMES: Final = [
+    status.value
+    for status in ValidationStatus
+    if status is not ValidationStatus.PENDING
+]
+
+_OPTIONS_SCHEMA = probatio.Schema(
+    {
+        # The numbers' devices; none chosen: every number.
+        probatio.Optional(ATTR_DEVICE_ID, default=list): probatio.All(
+            cv.ensure_list, [cv.string]
+        ),
+        # None chosen: every outcome.
+        probatio.Optional(CONF_OUTCOME, default=list): probatio.All(
+            cv.ensure_list, [probatio.In(OUTCOMES)]
+        ),
+    }
+)
+_SCHEMA = probatio.Schema(
+    {probatio.Required(CONF_OPTIONS, default=dict): _OPTIONS_SCHEMA}
+)
+
+
+def completion_event_data(entry: ConfigEntry, record: NumberRecord) -> dict[str, Any]:
+    """Return the data of `callerid_validation_completed` for a validation that ended."""
+    return {
+        "config_entry_id": entry.entry_id,
+        "number": record.number,
+        "status": record.status.value,
+        "success": record.validated,
+        "voice": record.voice,
+        "caller_id": record.caller_id,
+        "error": record.error,
+    }
+
+
+def device_identifier(entry_id: str, number: str) -> tuple[str, str]:
+    """Return the device registry identifier of a number of an entry."""
+    return (DOMAIN, f"{entry_id}_{number}")
+
+
+class ValidationCompletedTrigger(Trigger):
+    """Fires when a validation of a chosen number ends with a chosen outcome."""
+
+    @override
+    @classmethod
+    async def async_validate_config(
+        cls, hass: HomeAssistant, config: ConfigType
+    ) -> ConfigType:
+        """Validate the options."""
+        return cast("ConfigType", _SCHEMA(config))
+
+    def __init__(self, hass: HomeAssistant, config: TriggerConfig) -> None:
+        """Keep the chosen devices and outcomes."""
+        super().__init__(hass, config)
+        options = config.options or {}
+        self._device_ids = frozenset(options.get(ATTR_DEVICE_ID, ()))
+        self._outcomes = frozenset(options.get(CONF_OUTCOME, ()))
+
+    @override
+    async def async_attach_runner(
+        self,
+        run_action: TriggerActionRunner,
+        did_not_trigger: TriggerNotTriggeredReporter | None = None,
+    ) -> CALLBACK_TYPE:
+        """Run the action for each matching completion."""
+        devices = dr.async_get(self._hass)
+
+        @callback
+        def _completed(event: Event[dict[str, Any]]) -> None:
+            data = event.data
+            if self._outcomes and data["status"] not in self._outcomes:
+                return
+            device = devices.async_get_device(
+                identifiers={device_identifier(data["config_entry_id"], data["number"])}
+            )
+            device_id = device.id if device is not None else None
+            if self._device_ids and device_id not in self._device_ids:
+                return
+            run_action(
+                {**data, ATTR_DEVICE_ID: device_id},
+                f"caller ID validation {data['status']}",
+                event.context,
+            )
+
+        return self._hass.bus.async_listen(EVENT_VALIDATION_COMPLETED, _completed)
+
+
+TRIGGERS: dict[str, type[Trigger]] = {
+    TRIGGER_VALIDATION_COMPLETED: ValidationCompletedTrigger,
+}
+
+
+async def async_get_triggers(hass: HomeAssistant) -> dict[str, type[Trigger]]:
+    """Return the integration's triggers."""
+    return TRIGGERS
