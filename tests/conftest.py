@@ -11,18 +11,18 @@ from typing import Any
 import custom_components.callerid  # noqa: F401  # isort: skip
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
+from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
 API_KEY = "test-api-key-0123456789"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
@@ -13,9 +16,10 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 
 from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
-from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import config_validation as cv
 
 from .conftest import API_KEY, BALANCE_URL, WEBHOOK_ID
 
@@ -285,3 +289,172 @@ async def test_options_flow(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {"code_lifetime": 500, "cooldown": 1}
         )
+
+
+def frontend_initial_data(result: dict[str, Any]) -> dict[str, Any]:
+    """Return what the frontend fills a form with before a person types anything.
+
+    As Home Assistant 2026.10's frontend does (computeInitialHaFormData): a field's
+    suggested value, else its default; a section without either is filled from its
+    fields; a required text field without either starts empty.
+    """
+
+    def fill(fields: list[dict[str, Any]]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for field in fields:
+            suggested = (field.get("description") or {}).get("suggested_value")
+            if suggested is not None:
+                data[field["name"]] = suggested
+            elif "default" in field:
+                data[field["name"]] = field["default"]
+            elif field.get("type") == "expandable":
+                inner = fill(field["schema"])
+                if field.get("required") or inner:
+                    data[field["name"]] = inner
+            elif field.get("required"):
+                data[field["name"]] = ""
+        return data
+
+    return fill(
+        probatio.to_field_list(
+            result["data_schema"], custom_serializer=cv.custom_serializer
+        )
+    )
+
+
+def section_options(result: dict[str, Any]) -> dict[str, Any]:
+    """Return how the form shows its advanced section."""
+    return dict(result["data_schema"].schema["advanced"].options)
+
+
+async def test_user_form_as_the_frontend_fills_it(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Untouched, the collapsed section holds seven.io's URL; typing a key is enough."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    initial = frontend_initial_data(result)
+    assert initial == {
+        CONF_NAME: "seven.io",
+        CONF_API_KEY: "",
+        "advanced": {CONF_BASE_URL: "https://gateway.seven.io/api"},
+    }
+    assert section_options(result) == {"collapsed": True}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], initial | {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "seven.io"
+    assert CONF_BASE_URL not in result["data"]
+    assert str(aioclient_mock.mock_calls[0][1]) == BALANCE_URL
+
+
+async def test_second_account_gets_its_own_name(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The form proposes a name not yet taken; the name typed becomes the title."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    titles = []
+    for key in ("key-one-0123456789", "key-two-0123456789"):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        initial = frontend_initial_data(result)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], initial | {CONF_API_KEY: key}
+        )
+        titles.append(result["title"])
+    assert titles == ["seven.io", "seven.io 2"]
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert frontend_initial_data(result)[CONF_NAME] == "seven.io 3"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_NAME: "  Office  ", CONF_API_KEY: "key-three-0123456789"},
+    )
+    assert result["title"] == "Office"
+
+
+async def test_error_keeps_every_typed_value(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """After an error the form shows what was typed, the section open if it was changed."""
+    aioclient_mock.get(f"{SIM_URL}/balance", text="900")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    typed = {
+        CONF_NAME: "Office",
+        CONF_API_KEY: API_KEY,
+        "advanced": {CONF_BASE_URL: SIM_URL},
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert frontend_initial_data(result) == typed
+    assert section_options(result) == {"collapsed": False}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["gateway.seven.io/api", "ftp://gateway.seven.io/api", "https://", "http://[x"],
+)
+async def test_gateway_url_must_be_a_web_address(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, url: str
+) -> None:
+    """A URL that is none says so, without a request."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY, "advanced": {CONF_BASE_URL: url}}
+    )
+    assert result["errors"] == {"base": "invalid_url"}
+    assert aioclient_mock.call_count == 0
+
+
+async def test_reconfigure_shows_and_keeps_current_url(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Reconfigure fills in the entry's gateway; submitted untouched, it stays."""
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="x",
+        data={
+            CONF_API_KEY: API_KEY,
+            CONF_WEBHOOK_ID: WEBHOOK_ID,
+            CONF_BASE_URL: SIM_URL,
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    initial = frontend_initial_data(result)
+    assert initial == {CONF_API_KEY: "", "advanced": {CONF_BASE_URL: SIM_URL}}
+    # Another gateway than seven.io's is shown, not hidden.
+    assert section_options(result) == {"collapsed": False}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], initial | {CONF_API_KEY: "new-key-0123456789"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_BASE_URL] == SIM_URL
+    assert entry.data[CONF_API_KEY] == "new-key-0123456789"
+
+
+async def test_success_text_names_what_is_checked_later(hass: HomeAssistant) -> None:
+    """The user step and the success text say what a person needs."""
+    strings = json.loads(
+        (
+            Path(__file__).parent.parent
+            / "custom_components/callerid/translations/en.json"
+        ).read_text()
+    )["config"]
+    description = strings["step"]["user"]["description"]
+    for needed in ("credit", "validate_for_voice", "external URL", "Cloud"):
+        assert needed in description
+    assert "first validation" in strings["create_entry"]["default"]

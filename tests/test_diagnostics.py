@@ -13,9 +13,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from homeassistant.core import HomeAssistant
-
 from custom_components.callerid.const import CONF_CODE_LIFETIME
+from homeassistant.core import HomeAssistant
 
 from .conftest import (
     API_KEY,

@@ -23,6 +23,7 @@ from custom_components.callerid.const import (
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .conftest import (
     BALANCE_URL,
@@ -209,3 +210,38 @@ async def test_unreadable_storage_fails_setup_and_stays(
     assert hass_storage.get(key) == (
         None if content.startswith(b"{not") else json.loads(content)
     )
+
+
+async def test_no_public_url_is_a_repair_at_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Without an internet-reachable URL the repair shows at setup, before any call.
+
+    It follows the URL configuration both ways while the entry is loaded.
+    """
+    await hass.config.async_update(external_url=None)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+    assert not gateway.mock_calls[1:]  # nothing but the key check was sent
+
+    await hass.config.async_update(external_url="https://home.example.org")
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
+    await hass.config.async_update(external_url=None)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+
+
+async def test_public_url_means_no_repair(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """With an external URL nothing is raised."""
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None

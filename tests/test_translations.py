@@ -44,3 +44,21 @@ def test_every_raised_key_is_translated() -> None:
     keys |= set(re.findall(r'"[0-9]{3}": "([a-z_]+)"', source))
     assert keys
     assert keys <= set(english["exceptions"])
+
+
+def test_messages_are_plain_text() -> None:
+    """Error messages are shown as plain text: no Markdown in them.
+
+    Notification texts (kept beside them) are Markdown on purpose.
+    """
+    for language in ("en", "de"):
+        strings = json.loads((TRANSLATIONS / f"{language}.json").read_text())
+        texts = [
+            item["message"]
+            for key, item in strings["exceptions"].items()
+            if not key.startswith("notification_")
+        ]
+        texts += _leaves(strings["config"]).values()
+        for text in texts:
+            assert "`" not in text, text
+            assert "**" not in text, text

@@ -133,9 +133,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     def _proposed_title(self) -> str:
         """Return "seven.io", or "seven.io 2" and so on when that name is taken."""
         taken = {entry.title for entry in self._async_current_entries()}
-        names = itertools.chain(
-            (TITLE,), (f"{TITLE} {n}" for n in itertools.count(2))
-        )
+        names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
         return next(name for name in names if name not in taken)
 
     async def async_step_reauth(

@@ -97,8 +97,9 @@ class ValidationCompletedTrigger(Trigger):
             data = event.data
             if self._outcomes and data["status"] not in self._outcomes:
                 return
-            device = devices.async_get_device(
-                identifiers={device_identifier(data["config_entry_id"], data["number"])}
+            entry_id = data["config_entry_id"]
+            device = devices.async_get_device_by_identifier(
+                device_identifier(entry_id, data["number"]), entry_id
             )
             device_id = device.id if device is not None else None
             if self._device_ids and device_id not in self._device_ids:
