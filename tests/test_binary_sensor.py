@@ -118,8 +118,8 @@ async def test_removing_device_forgets_number(
     ws = await hass_ws_client(hass)
     await ws.send_json_auto_id(
         {
-            "type": "config/device_registry/remove_config_entry",
-            "config_entry_id": init_integration.entry_id,
+            # What the device page's delete sends since Home Assistant 2026.10.
+            "type": "config/device_registry/remove",
             "device_id": device.id,
         }
     )
