@@ -237,6 +237,10 @@ async def test_no_public_url_is_a_repair_at_setup(
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
 
+    # Nothing left that needs a callback: nothing to repair.
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
 
 async def test_public_url_means_no_repair(
     hass: HomeAssistant,
@@ -244,4 +248,42 @@ async def test_public_url_means_no_repair(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """With an external URL nothing is raised."""
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
+
+@pytest.mark.parametrize(("subscribed", "raised"), [(True, False), (False, True)])
+async def test_cloud_subscription_is_a_public_url(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+    subscribed: bool,
+    raised: bool,
+) -> None:
+    """Home Assistant Cloud makes the callback reachable without an external URL."""
+    await hass.config.async_update(external_url=None)
+    hass.config.components.add("cloud")
+    with patch.dict(
+        "sys.modules",
+        {"homeassistant.components.cloud": _fake_cloud(subscribed=subscribed)},
+    ):
+        mock_config_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+    assert (issue is not None) is raised
+
+
+async def test_url_change_without_loaded_entry_raises_nothing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """With no entry loaded, no URL change raises the repair."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.config.async_update(external_url=None)
+    await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None

@@ -20,6 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.callerid.sensor import CallerIdStatusSensor
 from homeassistant.components.sensor import ATTR_OPTIONS, SensorDeviceClass
+from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
 from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -108,20 +109,24 @@ async def test_last_completed_survives_the_next_validation(
     """The last completion stays known while the next validation runs."""
     freezer.move_to("2026-11-27T12:00:00+00:00")
     path = await start_validation(hass, aioclient_mock)
+    # Enabled in the registry, as a person does: Home Assistant reloads the entry.
     entity_registry.async_update_entity(COMPLETED_ID, disabled_by=None)
-    await hass.config_entries.async_reload(init_integration.entry_id)
+    freezer.tick(timedelta(seconds=RELOAD_AFTER_UPDATE_DELAY + 1))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get(COMPLETED_ID).state == "unknown"
 
+    freezer.move_to("2026-11-27T12:05:00+00:00")
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(SEVEN_OK))).status == 200
-    assert hass.states.get(COMPLETED_ID).state == "2026-11-27T12:00:00+00:00"
+    assert hass.states.get(COMPLETED_ID).state == "2026-11-27T12:05:00+00:00"
 
-    freezer.tick(timedelta(hours=1))
+    freezer.move_to("2026-11-27T13:00:00+00:00")
     await start_validation(hass, aioclient_mock)
     assert hass.states.get(STATUS_ID).state == "pending"
-    assert hass.states.get(COMPLETED_ID).state == "2026-11-27T12:00:00+00:00"
+    assert hass.states.get(COMPLETED_ID).state == "2026-11-27T12:05:00+00:00"
 
+    # It expires: it ended when the code lifetime ran out.
     freezer.tick(timedelta(minutes=15))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()

@@ -43,6 +43,7 @@ from .store import (
 from .trigger import completion_event_data
 from .webhook import (
     async_check_reachability,
+    async_clear_reachability,
     async_register_callback,
     async_setup_reachability,
 )
@@ -122,7 +123,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
-    """Unload a config entry."""
+    """Unload a config entry; with the last one goes the unreachable-callback repair."""
+    if not [
+        other
+        for other in hass.config_entries.async_loaded_entries(DOMAIN)
+        if other.entry_id != entry.entry_id
+    ]:
+        async_clear_reachability(hass)
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 

@@ -189,6 +189,47 @@ class SevenClient:
                 raise SevenApiError("unexpected_response")
         return data
 
+    async def voice(
+        self,
+        *,
+        to: str,
+        text: str,
+        sender: str,
+        ringtime: int | None = None,
+        foreign_id: str | None = None,
+    ) -> VoiceResult:
+        """Call `to` from caller ID `sender` and read `text` out. Never retried: it rings a phone."""
+        form = {"to": to, "text": text, "from": sender}
+        if ringtime is not None:
+            form["ringtime"] = str(ringtime)
+        if foreign_id is not None:
+            form["foreign_id"] = foreign_id
+        return _voice_result(await self._request("POST", "voice", form=form))
+
+    async def hooks(self) -> tuple[Hook, ...]:
+        """Return the account's webhooks."""
+        data = _hooks_answer(await self._request("GET", "hooks"))
+        hooks = data.get("hooks", [])
+        if not isinstance(hooks, list):
+            raise SevenApiError("unexpected_response")
+        return tuple(_hook(hook) for hook in hooks)
+
+    async def create_hook(self, target_url: str) -> str:
+        """Have the gateway POST voice_status events as JSON to `target_url`; return the hook id."""
+        form = {
+            "target_url": target_url,
+            "event_type": "voice_status",
+            "request_method": "JSON",
+        }
+        data = _hooks_answer(await self._request("POST", "hooks", form=form))
+        if (hook_id := _id(data.get("id"))) is None:
+            raise SevenApiError("unexpected_response")
+        return hook_id
+
+    async def delete_hook(self, hook_id: str) -> None:
+        """Delete one of the account's webhooks."""
+        _hooks_answer(await self._request("DELETE", "hooks", form={"id": hook_id}))
+
 
 def _error_for_code(code: str) -> SevenApiError:
     if code == CODE_INVALID_KEY:
@@ -200,3 +241,130 @@ def _error_for_code(code: str) -> SevenApiError:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceCall:
+    """One recipient's row of a voice answer."""
+
+    call_id: str | None
+    recipient: str
+    success: bool
+    error: str | None
+    price: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceResult:
+    """The gateway's answer to a text-to-speech call."""
+
+    total_price: float | None
+    balance: float | None
+    calls: tuple[VoiceCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """A webhook of the account."""
+
+    hook_id: str
+    target_url: str
+    event_type: str
+    request_method: str | None
+    enabled: bool
+    created: str | None
+    event_filter: str | None
+
+
+def _voice_result(data: Any) -> VoiceResult:
+    if not isinstance(data, dict):
+        raise SevenApiError("unexpected_response")
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        # Without rows, a `success` other than 100/101 is the gateway's error code.
+        code = data.get("success")
+        if isinstance(code, str) and _ERROR_CODE.fullmatch(code) and code[0] != "1":
+            raise _error_for_code(code)
+        raise SevenApiError("unexpected_response")
+    return VoiceResult(
+        total_price=_number(data.get("total_price")),
+        balance=_number(data.get("balance")),
+        calls=tuple(_voice_call(message) for message in messages),
+    )
+
+
+def _voice_call(message: object) -> VoiceCall:
+    if (
+        not isinstance(message, dict)
+        or not isinstance(message.get("success"), bool)
+        or not isinstance(message.get("recipient"), str)
+    ):
+        raise SevenApiError("unexpected_response")
+    call_id = message.get("id")
+    if call_id is not None and _id(call_id) is None:
+        raise SevenApiError("unexpected_response")
+    # `error_text` says what went wrong; `error` may hold only a code.
+    return VoiceCall(
+        call_id=_id(call_id),
+        recipient=message["recipient"],
+        success=message["success"],
+        error=_code_or_text(message.get("error_text"))
+        or _code_or_text(message.get("error")),
+        price=_number(message.get("price")),
+    )
+
+
+def _hooks_answer(data: Any) -> dict[str, Any]:
+    """Return a hooks answer that reports success; raise for a refusal or anything else."""
+    if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
+        raise SevenApiError("unexpected_response")
+    if not data["success"]:
+        raise SevenApiError("hook_refused", _text(data.get("error_message")))
+    return data
+
+
+def _hook(hook: object) -> Hook:
+    if not isinstance(hook, dict):
+        raise SevenApiError("unexpected_response")
+    hook_id = _id(hook.get("id"))
+    target_url = hook.get("target_url")
+    event_type = hook.get("event_type")
+    enabled = hook.get("enabled")
+    if (
+        hook_id is None
+        or not isinstance(target_url, str)
+        or not isinstance(event_type, str)
+        or not isinstance(enabled, bool)
+    ):
+        raise SevenApiError("unexpected_response")
+    return Hook(
+        hook_id=hook_id,
+        target_url=target_url,
+        event_type=event_type,
+        request_method=_text(hook.get("request_method")),
+        enabled=enabled,
+        created=_text(hook.get("created")),
+        event_filter=_text(hook.get("event_filter")),
+    )
+
+
+def _id(value: object) -> str | None:
+    """Return an id the gateway sent as a number or as text, as text; None if it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _number(value: object) -> float | None:
+    """Return an amount that may be absent; raise for one that is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SevenApiError("unexpected_response")
+    return float(value)
+
+
+def _code_or_text(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)

@@ -139,6 +139,12 @@ def async_check_reachability(hass: HomeAssistant) -> None:
 
 
 @callback
+def async_clear_reachability(hass: HomeAssistant) -> None:
+    """Drop the unreachable-callback issue: no entry is left to need a callback."""
+    _async_update_reachability_issue(hass, reachable=True)
+
+
+@callback
 def _has_public_url(hass: HomeAssistant) -> bool:
     """Return whether a URL reachable from the internet exists (cloudhook or external)."""
     if "cloud" in hass.config.components:
