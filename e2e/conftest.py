@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import os
 from pathlib import Path
 
 import aiohttp
@@ -11,7 +12,11 @@ import pytest
 from callerid_dev.gateway_sim import Simulator
 from callerid_dev.harness import HassClient, HassProcess, free_port, simulator_server
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# scripts/test gives each Home Assistant version its own folder (CALLERID_ARTIFACTS).
+ARTIFACTS = Path(
+    os.environ.get("CALLERID_ARTIFACTS")
+    or Path(__file__).resolve().parent.parent / "test-artifacts"
+)
 
 
 @pytest.fixture

@@ -28,19 +28,44 @@ find_python() {
     return 1
 }
 
-# True once scripts/setup has finished (in the root, .venv/bin/python only resolves inside it).
-venv_ready() { [ -f "$VENV/.callerid-ready" ]; }
+# The Home Assistant versions the end-to-end tests run on (CALLERID_E2E_HA picks some, e.g.
+# CALLERID_E2E_HA=2026.11). 2026.10 is .venv's (requirements_test.txt); each other version
+# has its own environment .venv-VERSION made from requirements_e2e_VERSION.txt.
+E2E_HA_ALL="2026.10 2026.11"
+E2E_HA="${CALLERID_E2E_HA:-$E2E_HA_ALL}"
 
-# True when the venv was made inside the Debian root.
-uses_root() { [ -f "$VENV/.callerid-root" ]; }
-
-# Run a command with the venv first on PATH, inside the root when the venv lives there.
-in_env() {
-    if uses_root; then
-        local root
-        root=$(cat "$VENV/.callerid-root")
-        unshare --mount --propagation private -- "$PROJECT/scripts/_enter-root" "$root" "$PROJECT" "$@"
+# The environment of one of the versions above (fails for an unknown version).
+e2e_venv() {
+    if [ "$1" = 2026.10 ]; then
+        echo "$VENV"
+    elif [ -f "$PROJECT/requirements_e2e_$1.txt" ]; then
+        echo "$PROJECT/.venv-$1"
     else
-        PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV" "$@"
+        log "no Home Assistant $1 for the end-to-end tests (there are: $E2E_HA_ALL)"
+        return 1
     fi
 }
+
+# True once scripts/setup has finished with a venv, .venv by default (in the root,
+# .venv/bin/python only resolves inside it).
+venv_ready() { [ -f "${1:-$VENV}/.callerid-ready" ]; }
+
+# True when the venv (.venv by default) was made inside the Debian root.
+uses_root() { [ -f "${1:-$VENV}/.callerid-root" ]; }
+
+# Run a command with a venv first on PATH, inside the root when the venv lives there.
+in_venv() {
+    local venv=$1
+    shift
+    if uses_root "$venv"; then
+        local root
+        root=$(cat "$venv/.callerid-root")
+        CALLERID_VENV="$venv" unshare --mount --propagation private -- \
+            "$PROJECT/scripts/_enter-root" "$root" "$PROJECT" "$@"
+    else
+        PATH="$venv/bin:$PATH" VIRTUAL_ENV="$venv" "$@"
+    fi
+}
+
+# The same with .venv, the project's environment.
+in_env() { in_venv "$VENV" "$@"; }
