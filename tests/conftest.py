@@ -30,6 +30,8 @@ WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 GATEWAY = "https://gateway.seven.io/api"
 BALANCE_URL = f"{GATEWAY}/balance"
 VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
+HOOKS_URL = f"{GATEWAY}/hooks"
+VOICE_URL = f"{GATEWAY}/voice"
 EXTERNAL_URL = "https://home.example.org"
 NUMBER = "+4917612345678"
 ENTRY_ID = "01JCALLERIDENTRY000000000"
@@ -67,6 +69,17 @@ def mock_config_entry() -> MockConfigEntry:
         data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: WEBHOOK_ID},
         entry_id=ENTRY_ID,
     )
+
+
+@pytest.fixture(autouse=True)
+def hooks(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
+    """Answer the hook check that every loaded entry makes: no hooks yet, one created.
+
+    A test that wants other answers clears the mocks first (the first match wins).
+    """
+    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
+    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
+    return aioclient_mock
 
 
 @pytest.fixture

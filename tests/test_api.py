@@ -36,6 +36,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .conftest import API_KEY, BALANCE_URL, GATEWAY, NUMBER, VALIDATE_URL
 
 
+@pytest.fixture(autouse=True)
+def hooks() -> None:
+    """No canned hooks answers here: these tests give the gateway's answers themselves."""
+
+
 @pytest.fixture
 async def client(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
@@ -586,13 +591,20 @@ async def test_hooks_errors(
     code: str | None,
 ) -> None:
     """Refusals and unreadable answers of the hooks endpoint are the client's errors."""
-    register, call = {
-        "list": (aioclient_mock.get, client.hooks),
+    register, call, good, expected = {
+        "list": (aioclient_mock.get, client.hooks, {"hooks": []}, ()),
         "create": (
             aioclient_mock.post,
             partial(client.create_hook, "https://home.example.org/hook"),
+            {"id": 42},
+            "42",
         ),
-        "delete": (aioclient_mock.delete, partial(client.delete_hook, "42")),
+        "delete": (
+            aioclient_mock.delete,
+            partial(client.delete_hook, "42"),
+            {},
+            None,
+        ),
     }[operation]
     register(HOOKS_URL, **answer)
     with pytest.raises(error) as raised:
@@ -602,3 +614,7 @@ async def test_hooks_errors(
         assert isinstance(raised.value, SevenApiError)
         assert raised.value.code == code
     assert aioclient_mock.call_count == 1
+    # The next request goes through.
+    aioclient_mock.clear_requests()
+    register(HOOKS_URL, json={"success": True} | good)
+    assert await call() == expected

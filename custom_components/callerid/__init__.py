@@ -20,8 +20,12 @@ from .api import (
     SevenError,
     SevenMissingScopeError,
 )
+from .call_status import async_register_call_status, async_remove_hook
+from .calls import CallStore
 from .const import (
     CONF_BASE_URL,
+    CONF_CALL_CLOUDHOOK_URL,
+    CONF_CALL_WEBHOOK_ID,
     CONF_CLOUDHOOK_URL,
     CONF_CODE_LIFETIME,
     DEFAULT_CODE_LIFETIME,
@@ -95,7 +99,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
             translation_placeholders={"path": err.path},
         ) from err
     entry.async_on_unload(store.async_shutdown)
-    entry.runtime_data = CallerIdData(client=client, store=store)
+    calls = CallStore(hass, entry.entry_id)
+    try:
+        await calls.async_load()
+    except StorageUnreadableError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="storage_unreadable",
+            translation_placeholders={"path": err.path},
+        ) from err
+    entry.async_on_unload(calls.async_shutdown)
+    entry.runtime_data = CallerIdData(client=client, store=store, calls=calls)
 
     @callback
     def _dismiss_used_code(record: NumberRecord) -> None:
@@ -117,6 +131,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     entry.async_on_unload(store.async_listen_completed(_completed))
 
     entry.async_on_unload(async_register_callback(hass, entry))
+    async_register_call_status(hass, entry)
     async_check_reachability(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -134,13 +149,20 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
-    """Forget the entry's numbers and its cloudhook."""
+    """Forget the entry's numbers, calls, hook at seven.io and cloudhooks."""
     await async_remove_numbers(hass, entry.entry_id)
-    if entry.data.get(CONF_CLOUDHOOK_URL) and "cloud" in hass.config.components:
+    await CallStore(hass, entry.entry_id).async_remove()
+    await async_remove_hook(hass, entry)
+    if "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415
 
-        with contextlib.suppress(cloud.CloudNotAvailable):
-            await cloud.async_delete_cloudhook(hass, entry.data[CONF_WEBHOOK_ID])
+        for webhook_key, cloudhook_key in (
+            (CONF_WEBHOOK_ID, CONF_CLOUDHOOK_URL),
+            (CONF_CALL_WEBHOOK_ID, CONF_CALL_CLOUDHOOK_URL),
+        ):
+            if entry.data.get(cloudhook_key):
+                with contextlib.suppress(cloud.CloudNotAvailable):
+                    await cloud.async_delete_cloudhook(hass, entry.data[webhook_key])
 
 
 async def async_remove_config_entry_device(

@@ -41,8 +41,10 @@ from .const import (
     CONF_BASE_URL,
     CONF_CODE_LIFETIME,
     CONF_COOLDOWN,
+    CONF_MAX_CALLS,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CALLS,
     DOMAIN,
     LOGGER,
 )
@@ -247,6 +249,9 @@ OPTIONS_SCHEMA = probatio.Schema(
                 unit_of_measurement="s",
                 mode=NumberSelectorMode.BOX,
             )
+        ),
+        probatio.Required(CONF_MAX_CALLS, default=DEFAULT_MAX_CALLS): NumberSelector(
+            NumberSelectorConfig(min=1, max=500, step=1, mode=NumberSelectorMode.BOX)
         ),
     }
 )

@@ -10,12 +10,26 @@ LOGGER: Final = logging.getLogger(__package__)
 
 CONF_BASE_URL: Final = "base_url"
 CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
+# The webhook that seven.io reports ended calls to; its id is the secret in its URL.
+CONF_CALL_WEBHOOK_ID: Final = "call_webhook_id"
+CONF_CALL_CLOUDHOOK_URL: Final = "call_cloudhook_url"
 
 SERVICE_VALIDATE: Final = "validate"
+SERVICE_CALL: Final = "call"
 ATTR_NUMBER: Final = "number"
+ATTR_CALLER_ID: Final = "caller_id"
+ATTR_TO: Final = "to"
+ATTR_MESSAGE: Final = "message"
+ATTR_RINGTIME: Final = "ringtime"
+MAX_MESSAGE_LENGTH: Final = 10_000
+RINGTIME_RANGE: Final = (5, 60)
+# More recipients than this in one action is a list gone wrong, not a phone tree.
+MAX_RECIPIENTS: Final = 50
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 EVENT_VALIDATION_COMPLETED: Final = f"{DOMAIN}_validation_completed"
+EVENT_CALL_PLACED: Final = f"{DOMAIN}_call_placed"
+EVENT_CALL_ENDED: Final = f"{DOMAIN}_call_ended"
 
 # Query parameter that carries the per-validation token on the callback URL.
 CALLBACK_TOKEN_PARAM: Final = "token"  # noqa: S105 - a parameter name
@@ -31,8 +45,11 @@ CONF_CODE_LIFETIME: Final = "code_lifetime"
 CONF_COOLDOWN: Final = "cooldown"
 DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
 DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
+CONF_MAX_CALLS: Final = "max_calls_per_hour"
+DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
 
 ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
+ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
 # Refused callbacks are logged at debug level; a warning sums them up at most this often.
 REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)
 

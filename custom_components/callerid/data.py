@@ -8,6 +8,7 @@ from datetime import datetime
 from homeassistant.config_entries import ConfigEntry
 
 from .api import SevenClient
+from .calls import CallStore
 from .store import NumberStore
 
 
@@ -25,7 +26,12 @@ class CallerIdData:
 
     client: SevenClient
     store: NumberStore
+    calls: CallStore
     refusals: RefusalLog = field(default_factory=RefusalLog)
+    # Calls being placed right now, counted against the hourly limit.
+    calls_in_flight: int = 0
+    # Whether seven.io has a voice_status hook to this entry: calls report how they end.
+    outcome_reported: bool = False
 
 
 type CallerIdConfigEntry = ConfigEntry[CallerIdData]

@@ -9,7 +9,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CLOUDHOOK_URL
+from .const import CONF_CALL_CLOUDHOOK_URL, CONF_CALL_WEBHOOK_ID, CONF_CLOUDHOOK_URL
 from .data import CallerIdConfigEntry
 from .phone import mask_number
 from .store import NumberRecord
@@ -18,6 +18,8 @@ TO_REDACT = {
     CONF_API_KEY,
     CONF_WEBHOOK_ID,
     CONF_CLOUDHOOK_URL,
+    CONF_CALL_WEBHOOK_ID,
+    CONF_CALL_CLOUDHOOK_URL,
     "token_hash",
     "unique_id",
 }

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .calls import CallOutcome, PlacedCall
 from .const import ValidationStatus
 from .data import CallerIdConfigEntry
 from .entity import CallerIdEntity, async_add_number_entities
@@ -18,6 +19,7 @@ from .store import NumberRecord, NumberStore
 PARALLEL_UPDATES = 0
 
 STATUS_OPTIONS = [status.value for status in ValidationStatus]
+LAST_CALL_OPTIONS = [outcome.value for outcome in CallOutcome]
 
 
 async def async_setup_entry(
@@ -25,17 +27,34 @@ async def async_setup_entry(
     entry: CallerIdConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of every stored number, and of each new one as it appears."""
-    async_add_number_entities(entry, async_add_entities, _entities)
+    """Add the sensors of every stored number, and of each new one as it appears.
 
+    A number gets its "Last call" sensor once it is validated: only then can it call.
+    """
+    with_last_call: set[str] = set()
 
-def _entities(
-    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
-) -> Iterable[SensorEntity]:
-    return (
-        CallerIdStatusSensor(entry, store, record),
-        CallerIdCompletedSensor(entry, store, record),
-    )
+    def last_call(
+        entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    ) -> CallerIdLastCallSensor:
+        with_last_call.add(record.number)
+        return CallerIdLastCallSensor(entry, store, record, with_last_call)
+
+    def entities(
+        entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    ) -> Iterable[SensorEntity]:
+        yield CallerIdStatusSensor(entry, store, record)
+        yield CallerIdCompletedSensor(entry, store, record)
+        if record.validated:
+            yield last_call(entry, store, record)
+
+    async_add_number_entities(entry, async_add_entities, entities)
+
+    @callback
+    def _validated(record: NumberRecord) -> None:
+        if record.validated and record.number not in with_last_call:
+            async_add_entities([last_call(entry, entry.runtime_data.store, record)])
+
+    entry.async_on_unload(entry.runtime_data.store.async_listen_changes(_validated))
 
 
 class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
@@ -85,3 +104,43 @@ class CallerIdCompletedSensor(CallerIdEntity, SensorEntity):
     def native_value(self) -> datetime | None:
         """Return when the last validation ended; unknown while the first is pending."""
         return self._record.completed_at
+
+
+class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
+    """How the last call placed from the number went."""
+
+    _attr_translation_key = "last_call"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = LAST_CALL_OPTIONS
+
+    def __init__(
+        self,
+        entry: CallerIdConfigEntry,
+        store: NumberStore,
+        record: NumberRecord,
+        numbers_with_sensor: set[str],
+    ) -> None:
+        """Start from the entry's calls."""
+        super().__init__(entry, store, record, "last_call")
+        self._calls = entry.runtime_data.calls
+        self._numbers_with_sensor = numbers_with_sensor
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the calls placed from the number."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._calls.async_listen(self._call_changed))
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Let the number get a new sensor if it comes back (its device was deleted)."""
+        self._numbers_with_sensor.discard(self._number)
+
+    @callback
+    def _call_changed(self, call: PlacedCall) -> None:
+        if call.sender == self._number:
+            self.async_write_ha_state()
+
+    @property
+    def native_value(self) -> str | None:
+        """Return how the last call went; unknown before the first."""
+        outcome = self._calls.last_outcome(self._number)
+        return outcome.value if outcome is not None else None

@@ -18,7 +18,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -31,13 +31,25 @@ from .api import (
     SevenServerError,
     SevenTimeoutError,
 )
+from .calls import PlacedCall
 from .const import (
+    ATTR_CALLER_ID,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_MESSAGE,
     ATTR_NUMBER,
+    ATTR_RINGTIME,
+    ATTR_TO,
     CONF_COOLDOWN,
+    CONF_MAX_CALLS,
     DEFAULT_COOLDOWN,
+    DEFAULT_MAX_CALLS,
     DOMAIN,
+    EVENT_CALL_PLACED,
     LOGGER,
+    MAX_MESSAGE_LENGTH,
+    MAX_RECIPIENTS,
+    RINGTIME_RANGE,
+    SERVICE_CALL,
     SERVICE_VALIDATE,
     ValidationStatus,
 )
@@ -53,6 +65,20 @@ SERVICE_VALIDATE_SCHEMA = probatio.Schema(
             cv.string, probatio.Length(max=64)
         ),
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+
+# Types only: each limit is checked in the action, with a message that names it.
+SERVICE_CALL_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CALLER_ID): probatio.All(
+            cv.string, probatio.Length(max=255)
+        ),
+        probatio.Required(ATTR_TO): probatio.All(
+            cv.ensure_list, [probatio.All(cv.string, probatio.Length(max=64))]
+        ),
+        probatio.Required(ATTR_MESSAGE): cv.string,
+        probatio.Optional(ATTR_RINGTIME): probatio.Coerce(int),
     }
 )
 
@@ -72,6 +98,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_VALIDATE,
         _async_validate,
         schema=SERVICE_VALIDATE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CALL,
+        _async_call,
+        schema=SERVICE_CALL_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
 
@@ -207,3 +240,195 @@ def _to_e164(hass: HomeAssistant, raw: str) -> str:
             translation_placeholders={"number": mask_number(raw)},
         )
     return number
+
+
+async def _async_call(call: ServiceCall) -> ServiceResponse:
+    """Place a text-to-speech call from a validated caller ID to each recipient."""
+    hass = call.hass
+    entry, sender = _caller_id_for_call(hass, call.data[ATTR_CALLER_ID])
+    recipients = [_to_e164(hass, raw) for raw in call.data[ATTR_TO]]
+    message: str = call.data[ATTR_MESSAGE]
+    ringtime: int | None = call.data.get(ATTR_RINGTIME)
+    _check_call(recipients, message, ringtime)
+    data = entry.runtime_data
+    limit = int(entry.options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
+    placed = data.calls.placed_since(dt_util.utcnow() - timedelta(hours=1))
+    if placed + data.calls_in_flight + len(recipients) > limit:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="call_limit",
+            translation_placeholders={"limit": str(limit)},
+        )
+
+    data.calls_in_flight += len(recipients)
+    rows: list[dict[str, Any]] = []
+    failures: list[SevenError] = []
+    balance: float | None = None
+    try:
+        for recipient in recipients:
+            row, result = await _async_place(
+                hass, entry, sender, recipient, message=message, ringtime=ringtime
+            )
+            rows.append(row)
+            if isinstance(result, SevenError):
+                failures.append(result)
+                if isinstance(result, SevenAuthenticationError):
+                    entry.async_start_reauth(hass)
+                    break  # the key is refused: every other call would be too
+            elif result is not None:
+                balance = result
+    finally:
+        data.calls_in_flight -= len(recipients)
+
+    if not any(row["success"] for row in rows):
+        if failures:
+            key, placeholders = _describe_gateway_error(failures[0], sender)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders=placeholders,
+            ) from failures[0]
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="call_refused",
+            translation_placeholders={"error": rows[0]["error"] or "-"},
+        )
+    response: dict[str, Any] = {
+        "calls": rows,
+        "total_price": round(sum(row["price"] or 0 for row in rows), 6),
+        "balance": balance,
+        # False: seven.io will not report how the calls end (see the repair).
+        "outcome_reported": data.outcome_reported,
+    }
+    return response
+
+
+async def _async_place(
+    hass: HomeAssistant,
+    entry: CallerIdConfigEntry,
+    sender: str,
+    recipient: str,
+    *,
+    message: str,
+    ringtime: int | None,
+) -> tuple[dict[str, Any], SevenError | float | None]:
+    """Place one call; return its response row and the balance, or the error raised."""
+    foreign_id = secrets.token_hex(8)
+    row: dict[str, Any] = {
+        "to": recipient,
+        "call_id": None,
+        "success": False,
+        "error": None,
+        "price": None,
+    }
+    try:
+        result = await entry.runtime_data.client.voice(
+            to=recipient,
+            text=message,
+            sender=sender,
+            ringtime=ringtime,
+            foreign_id=foreign_id,
+        )
+    except SevenError as err:
+        row["error"] = str(err)
+        return row, err
+    (placed,) = result.calls or (None,)
+    if placed is None or not placed.success or placed.call_id is None:
+        row["error"] = (placed.error if placed is not None else None) or "refused"
+        return row, result.balance
+    row |= {"call_id": placed.call_id, "success": True, "price": placed.price}
+    await entry.runtime_data.calls.async_add(
+        PlacedCall(
+            call_id=placed.call_id,
+            foreign_id=foreign_id,
+            sender=sender,
+            recipient=recipient,
+            placed_at=dt_util.utcnow(),
+        )
+    )
+    hass.bus.async_fire(
+        EVENT_CALL_PLACED,
+        {
+            "config_entry_id": entry.entry_id,
+            "call_id": placed.call_id,
+            "from": sender,
+            "to": recipient,
+        },
+    )
+    LOGGER.debug(
+        "Call from %s to %s placed", mask_number(sender), mask_number(recipient)
+    )
+    return row, result.balance
+
+
+def _check_call(recipients: list[str], message: str, ringtime: int | None) -> None:
+    """Refuse what seven.io would refuse, before anything rings."""
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="recipients_count",
+            translation_placeholders={"max": str(MAX_RECIPIENTS)},
+        )
+    if not len(message.strip()) >= 1 or len(message) > MAX_MESSAGE_LENGTH:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="message_length",
+            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
+        )
+    low, high = RINGTIME_RANGE
+    if ringtime is not None and not low <= ringtime <= high:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ringtime_range",
+            translation_placeholders={"min": str(low), "max": str(high)},
+        )
+
+
+def _caller_id_for_call(
+    hass: HomeAssistant, caller_id: str
+) -> tuple[CallerIdConfigEntry, str]:
+    """Return the loaded entry and E.164 number of a caller ID this integration validated.
+
+    `caller_id` is the number's Caller ID sensor (the UI's picker) or the number itself.
+    """
+    number: str | None = None
+    entry_id: str | None = None
+    if (entity := er.async_get(hass).async_get(caller_id)) is not None:
+        if entity.platform == DOMAIN and entity.config_entry_id is not None:
+            entry_id = entity.config_entry_id
+            number = entity.unique_id.removeprefix(f"{entry_id}_").rsplit("_", 1)[0]
+    else:
+        number = to_e164(caller_id, hass.config.country)
+    if number is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_number",
+            translation_placeholders={"number": mask_number(caller_id)},
+        )
+    entries: list[CallerIdConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if entry_id is None or entry.entry_id == entry_id
+    ]
+    records = [
+        (entry, record)
+        for entry in entries
+        if (record := entry.runtime_data.store.get(number)) is not None
+    ]
+    # A number validated on several accounts: any of them may call from it.
+    validated = [(entry, record) for entry, record in records if record.validated]
+    if not validated:
+        status = records[0][1].status.value if records else "unknown"
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="caller_id_not_validated",
+            translation_placeholders={"number": mask_number(number), "status": status},
+        )
+    entry, record = validated[0]
+    if record.voice is False:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="caller_id_not_for_voice",
+            translation_placeholders={"number": mask_number(number)},
+        )
+    return entry, number

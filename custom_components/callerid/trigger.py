@@ -18,10 +18,16 @@ from homeassistant.helpers.trigger import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN, EVENT_VALIDATION_COMPLETED, ValidationStatus
+from .const import (
+    DOMAIN,
+    EVENT_CALL_ENDED,
+    EVENT_VALIDATION_COMPLETED,
+    ValidationStatus,
+)
 from .store import NumberRecord
 
 TRIGGER_VALIDATION_COMPLETED: Final = "validation_completed"
+TRIGGER_CALL_ENDED: Final = "call_ended"
 CONF_OUTCOME: Final = "outcome"
 
 OUTCOMES: Final = [
@@ -29,22 +35,24 @@ OUTCOMES: Final = [
     for status in ValidationStatus
     if status is not ValidationStatus.PENDING
 ]
+CALL_OUTCOMES: Final = ["answered", "not_answered"]
 
-_OPTIONS_SCHEMA = probatio.Schema(
-    {
-        # The numbers' devices; none chosen: every number.
-        probatio.Optional(ATTR_DEVICE_ID, default=list): probatio.All(
-            cv.ensure_list, [cv.string]
-        ),
-        # None chosen: every outcome.
-        probatio.Optional(CONF_OUTCOME, default=list): probatio.All(
-            cv.ensure_list, [probatio.In(OUTCOMES)]
-        ),
-    }
-)
-_SCHEMA = probatio.Schema(
-    {probatio.Required(CONF_OPTIONS, default=dict): _OPTIONS_SCHEMA}
-)
+
+def _options_schema(outcomes: list[str]) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_OPTIONS, default=dict): {
+                # The numbers' devices; none chosen: every number.
+                probatio.Optional(ATTR_DEVICE_ID, default=list): probatio.All(
+                    cv.ensure_list, [cv.string]
+                ),
+                # None chosen: every outcome.
+                probatio.Optional(CONF_OUTCOME, default=list): probatio.All(
+                    cv.ensure_list, [probatio.In(outcomes)]
+                ),
+            }
+        }
+    )
 
 
 def completion_event_data(entry: ConfigEntry, record: NumberRecord) -> dict[str, Any]:
@@ -65,8 +73,11 @@ def device_identifier(entry_id: str, number: str) -> tuple[str, str]:
     return (DOMAIN, f"{entry_id}_{number}")
 
 
-class ValidationCompletedTrigger(Trigger):
-    """Fires when a validation of a chosen number ends with a chosen outcome."""
+class _CallerIdTrigger(Trigger):
+    """Fires on an event of the integration, for chosen numbers and outcomes."""
+
+    _event_type: str
+    _schema: probatio.Schema
 
     @override
     @classmethod
@@ -74,7 +85,7 @@ class ValidationCompletedTrigger(Trigger):
         cls, hass: HomeAssistant, config: ConfigType
     ) -> ConfigType:
         """Validate the options."""
-        return cast("ConfigType", _SCHEMA(config))
+        return cast("ConfigType", cls._schema(config))
 
     def __init__(self, hass: HomeAssistant, config: TriggerConfig) -> None:
         """Keep the chosen devices and outcomes."""
@@ -83,38 +94,67 @@ class ValidationCompletedTrigger(Trigger):
         self._device_ids = frozenset(options.get(ATTR_DEVICE_ID, ()))
         self._outcomes = frozenset(options.get(CONF_OUTCOME, ()))
 
+    @staticmethod
+    def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
+        """Return the number whose device counts, and the outcome, of an event."""
+        raise NotImplementedError
+
     @override
     async def async_attach_runner(
         self,
         run_action: TriggerActionRunner,
         did_not_trigger: TriggerNotTriggeredReporter | None = None,
     ) -> CALLBACK_TYPE:
-        """Run the action for each matching completion."""
+        """Run the action for each matching event."""
         devices = dr.async_get(self._hass)
 
         @callback
-        def _completed(event: Event[dict[str, Any]]) -> None:
+        def _fired(event: Event[dict[str, Any]]) -> None:
             data = event.data
-            if self._outcomes and data["status"] not in self._outcomes:
+            number, outcome = self._number_and_outcome(data)
+            if self._outcomes and outcome not in self._outcomes:
                 return
             entry_id = data["config_entry_id"]
             device = devices.async_get_device_by_identifier(
-                device_identifier(entry_id, data["number"]), entry_id
+                device_identifier(entry_id, number), entry_id
             )
             device_id = device.id if device is not None else None
             if self._device_ids and device_id not in self._device_ids:
                 return
             run_action(
                 {**data, ATTR_DEVICE_ID: device_id},
-                f"caller ID validation {data['status']}",
+                f"{self._event_type} {outcome}",
                 event.context,
             )
 
-        return self._hass.bus.async_listen(EVENT_VALIDATION_COMPLETED, _completed)
+        return self._hass.bus.async_listen(self._event_type, _fired)
+
+
+class ValidationCompletedTrigger(_CallerIdTrigger):
+    """Fires when a validation of a chosen number ends with a chosen outcome."""
+
+    _event_type = EVENT_VALIDATION_COMPLETED
+    _schema = _options_schema(OUTCOMES)
+
+    @staticmethod
+    def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
+        return data["number"], data["status"]
+
+
+class CallEndedTrigger(_CallerIdTrigger):
+    """Fires when a call from a chosen number ends, answered or not."""
+
+    _event_type = EVENT_CALL_ENDED
+    _schema = _options_schema(CALL_OUTCOMES)
+
+    @staticmethod
+    def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
+        return data["from"], "answered" if data["answered"] else "not_answered"
 
 
 TRIGGERS: dict[str, type[Trigger]] = {
     TRIGGER_VALIDATION_COMPLETED: ValidationCompletedTrigger,
+    TRIGGER_CALL_ENDED: CallEndedTrigger,
 }
 
 

@@ -74,7 +74,7 @@ def async_register_callback(
     ) -> web.Response:
         status = await _async_handle_callback(hass, entry, request)
         if status.is_client_error:
-            _note_refusal(entry)
+            note_refusal(entry)
         return web.Response(status=status)
 
     webhook.async_register(
@@ -99,7 +99,7 @@ async def async_callback_url(
     """
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     reachable = True
-    if (base := await _async_cloudhook_url(hass, entry)) is None:
+    if (base := await async_cloudhook_url(hass, entry)) is None:
         try:
             base = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
         except NoURLAvailableError:
@@ -176,10 +176,18 @@ def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) ->
     )
 
 
-async def _async_cloudhook_url(
-    hass: HomeAssistant, entry: CallerIdConfigEntry
+async def async_cloudhook_url(
+    hass: HomeAssistant,
+    entry: CallerIdConfigEntry,
+    *,
+    webhook_key: str = CONF_WEBHOOK_ID,
+    cloudhook_key: str = CONF_CLOUDHOOK_URL,
 ) -> str | None:
-    """Return the entry's cloudhook when Home Assistant Cloud is subscribed and connected."""
+    """Return a cloudhook of one of the entry's webhooks, when Home Assistant Cloud is usable.
+
+    The webhook id is the entry's `webhook_key`; the cloudhook is remembered under
+    `cloudhook_key`, so that it can be deleted with the entry.
+    """
     if "cloud" not in hass.config.components:
         return None
     # Imported here: the cloud integration is large and only there when loaded.
@@ -188,14 +196,12 @@ async def _async_cloudhook_url(
     if not cloud.async_active_subscription(hass):
         return None
     try:
-        url = await cloud.async_get_or_create_cloudhook(
-            hass, entry.data[CONF_WEBHOOK_ID]
-        )
+        url = await cloud.async_get_or_create_cloudhook(hass, entry.data[webhook_key])
     except cloud.CloudNotAvailable, cloud.CloudNotConnected:
         return None
-    if entry.data.get(CONF_CLOUDHOOK_URL) != url:
+    if entry.data.get(cloudhook_key) != url:
         hass.config_entries.async_update_entry(
-            entry, data={**entry.data, CONF_CLOUDHOOK_URL: url}
+            entry, data={**entry.data, cloudhook_key: url}
         )
     return url
 
@@ -261,7 +267,7 @@ async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
 
 
 @callback
-def _note_refusal(entry: CallerIdConfigEntry) -> None:
+def note_refusal(entry: CallerIdConfigEntry) -> None:
     """Count a refused callback: debug each, warn at most once an interval with the count."""
     refusals = entry.runtime_data.refusals
     refusals.count += 1
