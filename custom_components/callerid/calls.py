@@ -136,11 +136,17 @@ class CallStore:
         return call
 
     async def async_add(self, call: PlacedCall) -> None:
-        """Keep a call that was just placed."""
+        """Keep a call that was just placed; raise StorageWriteError if not on disk.
+
+        The phone rings either way, so the call is known from now on even if it could
+        not be written (the journal writes it with the next change).
+        """
         self._forget_old()
-        await self._async_write(call)
-        self._keep(call)
-        self._tell(call)
+        try:
+            await self._async_write(call)
+        finally:
+            self._keep(call)
+            self._tell(call)
 
     async def async_end(
         self, call_id: str, foreign_id: str | None, outcome: CallOutcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 import math
 import secrets
@@ -56,7 +57,7 @@ from .const import (
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
 from .phone import mask_number, to_e164
-from .store import NumberRecord
+from .store import NumberRecord, StorageWriteError
 from .webhook import async_callback_url
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
@@ -337,15 +338,18 @@ async def _async_place(
         row["error"] = (placed.error if placed is not None else None) or "refused"
         return row, result.balance
     row |= {"call_id": placed.call_id, "success": True, "price": placed.price}
-    await entry.runtime_data.calls.async_add(
-        PlacedCall(
-            call_id=placed.call_id,
-            foreign_id=foreign_id,
-            sender=sender,
-            recipient=recipient,
-            placed_at=dt_util.utcnow(),
+    # The call rings whether or not it is saved (a failed write is logged): its row
+    # says it was placed, as it was.
+    with contextlib.suppress(StorageWriteError):
+        await entry.runtime_data.calls.async_add(
+            PlacedCall(
+                call_id=placed.call_id,
+                foreign_id=foreign_id,
+                sender=sender,
+                recipient=recipient,
+                placed_at=dt_util.utcnow(),
+            )
         )
-    )
     hass.bus.async_fire(
         EVENT_CALL_PLACED,
         {

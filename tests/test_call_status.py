@@ -1,0 +1,456 @@
+"""Tests of how calls end: seven.io's voice_status events, the hook, the Last call sensor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
+from homeassistant.components import automation
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+
+from .conftest import (
+    EXTERNAL_URL,
+    HOOKS_URL,
+    NUMBER,
+    VOICE_URL,
+    answer_validation,
+    call_validate,
+)
+from .test_call import ALREADY, RECIPIENT, call, voice_answer
+
+LAST_CALL_ID = "sensor.49_176_12345678_last_call"
+
+
+def event(call_id: str, status: str = "completed", duration: str = "17") -> Any:
+    """Return a voice_status event as seven.io posts it."""
+    return {
+        "webhook_event": "voice_status",
+        "webhook_timestamp": "2026-11-27 12:00:00",
+        "data": {
+            "id": call_id,
+            "callerId": NUMBER,
+            "recipient": RECIPIENT.removeprefix("+"),
+            "status": status,
+            "duration": duration,
+            "pricePerMinute": 0.045,
+            "timestamp": 1767225600,
+        },
+    }
+
+
+def hook(hook_id: str, target_url: str) -> dict[str, Any]:
+    """Return a hook as seven.io lists it."""
+    return {
+        "id": hook_id,
+        "target_url": target_url,
+        "event_type": "voice_status",
+        "request_method": "JSON",
+        "enabled": True,
+        "created": "2026-11-01 10:00:00",
+        "headers": "",
+        "event_filter": None,
+    }
+
+
+def hook_path(entry: MockConfigEntry) -> str:
+    """Return the path of the entry's voice_status webhook."""
+    return f"/api/webhook/{entry.data[CONF_CALL_WEBHOOK_ID]}"
+
+
+@pytest.fixture
+async def placed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> str:
+    """Validate NUMBER and place one call from it; return the call id."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+    return str(response["calls"][0]["call_id"])
+
+
+async def test_hook_created_at_setup(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The entry makes sure seven.io reports ended calls to its own webhook."""
+    created = [
+        call[2]
+        for call in aioclient_mock.mock_calls
+        if call[0] == "POST" and str(call[1]) == HOOKS_URL
+    ]
+    assert created == [
+        {
+            "target_url": f"{EXTERNAL_URL}{hook_path(init_integration)}",
+            "event_type": "voice_status",
+            "request_method": "JSON",
+        }
+    ]
+    assert init_integration.runtime_data.outcome_reported is True
+
+
+@pytest.mark.parametrize(
+    ("existing", "deleted", "created"),
+    [
+        # Ours at the right URL: kept, nothing created.
+        ("{url}", [], False),
+        # Ours at an old URL: replaced.
+        ("https://old.example.org/api/webhook/{webhook_id}", ["7"], True),
+        # Someone else's hook: left alone.
+        ("https://elsewhere.example.org/hook", [], True),
+    ],
+)
+async def test_hook_kept_replaced_or_added(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    existing: str,
+    deleted: list[str],
+    created: bool,
+) -> None:
+    """Exactly one hook to the entry, at its current URL; others' hooks untouched."""
+    webhook_id = "f" * 64
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry,
+        data={**mock_config_entry.data, CONF_CALL_WEBHOOK_ID: webhook_id},
+    )
+    url = f"{EXTERNAL_URL}/api/webhook/{webhook_id}"
+    gateway.clear_requests()
+    gateway.get(f"{HOOKS_URL.removesuffix('/hooks')}/balance", json={"amount": 1})
+    gateway.get(
+        HOOKS_URL,
+        json={
+            "success": True,
+            "hooks": [
+                {
+                    "id": "7",
+                    "target_url": existing.format(url=url, webhook_id=webhook_id),
+                    "event_type": "voice_status",
+                    "request_method": "JSON",
+                    "enabled": True,
+                    "created": "2026-11-01 10:00:00",
+                    "headers": "",
+                    "event_filter": None,
+                }
+            ],
+        },
+    )
+    gateway.post(HOOKS_URL, json={"success": True, "id": 8})
+    gateway.delete(HOOKS_URL, json={"success": True})
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    calls = [(c[0], c[2]) for c in gateway.mock_calls if str(c[1]) == HOOKS_URL]
+    assert [form["id"] for method, form in calls if method == "DELETE"] == deleted
+    assert any(method == "POST" for method, _ in calls) is created
+    assert mock_config_entry.runtime_data.outcome_reported is True
+
+
+async def test_key_without_hooks_right(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Calls still work; the response says outcomes are not reported; a repair says why."""
+    gateway.clear_requests()
+    gateway.get(f"{HOOKS_URL.removesuffix('/hooks')}/balance", json={"amount": 1})
+    gateway.get(HOOKS_URL, text="902")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"hooks_right_missing_{mock_config_entry.entry_id}"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": "seven.io"}
+    assert mock_config_entry.runtime_data.outcome_reported is False
+
+
+async def test_no_public_url_no_hook(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+) -> None:
+    """Without a URL seven.io could reach, no hook is made (the repair explains)."""
+    await hass.config.async_update(external_url=None)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [c for c in gateway.mock_calls if str(c[1]) == HOOKS_URL]
+    assert mock_config_entry.runtime_data.outcome_reported is False
+
+
+async def test_removing_the_entry_deletes_its_hook(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """Removing the entry deletes its hook at seven.io."""
+    url = f"{EXTERNAL_URL}{hook_path(init_integration)}"
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(
+        HOOKS_URL,
+        json={
+            "success": True,
+            "hooks": [
+                hook("7", url),
+                hook("9", "https://elsewhere.example.org/hook"),
+            ],
+        },
+    )
+    aioclient_mock.delete(HOOKS_URL, json={"success": True})
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    deleted = [c[2]["id"] for c in aioclient_mock.mock_calls if c[0] == "DELETE"]
+    assert deleted == ["7"]
+
+
+@pytest.mark.parametrize(
+    ("status", "duration", "answered", "last_call"),
+    [
+        ("completed", "17", True, "answered"),
+        ("completed", "0", False, "not_answered"),
+        ("busy", "0", False, "not_answered"),
+        ("failed", "0", False, "failed"),
+    ],
+)
+async def test_call_ended(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    status: str,
+    duration: str,
+    answered: bool,
+    last_call: str,
+) -> None:
+    """The event fires once with seven.io's raw status; the sensor shows the outcome."""
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+    assert hass.states.get(LAST_CALL_ID).state == "calling"
+    client = await hass_client_no_auth()
+
+    response = await client.post(
+        hook_path(init_integration), json=event(placed, status, duration)
+    )
+
+    assert response.status == 200
+    assert [e.data for e in events] == [
+        {
+            "config_entry_id": init_integration.entry_id,
+            "call_id": placed,
+            "from": NUMBER,
+            "to": RECIPIENT,
+            "status": status,
+            "answered": answered,
+            "duration": int(duration),
+        }
+    ]
+    assert hass.states.get(LAST_CALL_ID).state == last_call
+    # A repeat changes nothing.
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 403
+    assert len(events) == 1
+
+
+async def test_outcome_survives_a_restart(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A call placed before a restart still gets its outcome after it."""
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    client = await hass_client_no_auth()
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 200
+    assert hass.states.get(LAST_CALL_ID).state == "answered"
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(LAST_CALL_ID).state == "answered"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("not json", 400),
+        ({"webhook_event": "sms_status", "data": {"id": "1", "status": "x"}}, 400),
+        ({"webhook_event": "voice_status", "data": {"status": "completed"}}, 400),
+        ("unknown-call", 403),
+        ("wrong-foreign-id", 403),
+        ("x" * 9000, 400),
+    ],
+)
+async def test_forged_events_change_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    body: Any,
+    status: int,
+) -> None:
+    """Anything but an event about a ringing call of this entry is refused, quietly."""
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+    client = await hass_client_no_auth()
+    if body == "unknown-call":
+        body = event("999")
+    elif body == "wrong-foreign-id":
+        body = event(placed)
+        body["data"]["foreign_id"] = "0" * 16
+    kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+    response = await client.post(hook_path(init_integration), **kwargs)
+    assert response.status == status
+    assert events == []
+    assert hass.states.get(LAST_CALL_ID).state == "calling"
+    # The real event still works afterwards.
+    assert (
+        await client.post(hook_path(init_integration), json=event(placed))
+    ).status == 200
+
+
+async def test_calls_are_forgotten_after_a_day(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An event for a call older than a day is refused."""
+    freezer.tick(timedelta(days=1, seconds=1))
+    client = await hass_client_no_auth()
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 403
+
+
+async def test_call_ended_trigger(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The trigger "Call ended" fires for the outcome chosen."""
+    calls: list[ServiceCall] = []
+    hass.services.async_register("test", "record", calls.append)
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "triggers": {
+                    "trigger": f"{DOMAIN}.call_ended",
+                    "options": {"outcome": ["not_answered"]},
+                },
+                "actions": {
+                    "action": "test.record",
+                    "data": {"call_id": "id {{ trigger.call_id }}"},
+                },
+            }
+        },
+    )
+    client = await hass_client_no_auth()
+    await client.post(hook_path(init_integration), json=event(placed, duration="0"))
+    await hass.async_block_till_done()
+    assert [call.data["call_id"] for call in calls] == [f"id {placed}"]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"calls": [{"call_id": "1"}]},
+        {"calls": "nonsense"},
+        {"last": {"+4917612345678": "sideways"}},
+        {
+            "calls": [
+                {
+                    "call_id": "1",
+                    "foreign_id": "a",
+                    "sender": NUMBER,
+                    "recipient": RECIPIENT,
+                    "placed_at": "2026-11-27T12:00:00",
+                    "outcome": "calling",
+                }
+            ]
+        },
+    ],
+)
+async def test_damaged_calls_file_is_left_alone(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    stored: dict[str, Any],
+) -> None:
+    """A calls file that cannot be read fails setup with the translated error, untouched."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}.calls"
+    hass_storage[key] = {"version": 1, "key": key, "data": stored}
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert mock_config_entry.reason
+    assert "cannot be read" in mock_config_entry.reason
+    assert hass_storage[key]["data"] == stored
+
+
+async def test_damaged_calls_journal_is_left_alone(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+) -> None:
+    """A calls journal with a damaged line (not the last) fails setup, untouched."""
+    journal = Path(
+        hass.config.path(".storage", f"{DOMAIN}.{mock_config_entry.entry_id}.calls")
+        + ".journal"
+    )
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_bytes(b"{broken\n{}\n")
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert journal.read_bytes() == b"{broken\n{}\n"
+
+
+async def test_call_that_cannot_be_saved_still_counts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The phone rang: the row says so, the failed write is logged, the outcome matches."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    journal = Path(
+        hass.config.path(".storage", f"{DOMAIN}.{init_integration.entry_id}.calls")
+        + ".journal"
+    )
+    journal.mkdir(parents=True)
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+    (row,) = response["calls"]
+    assert row["success"] is True
+    assert "Could not write" in caplog.text
+    client = await hass_client_no_auth()
+    journal.rmdir()
+    response = await client.post(
+        hook_path(init_integration), json=event(str(row["call_id"]))
+    )
+    assert response.status == 200
+    assert hass.states.get(LAST_CALL_ID).state == "answered"
