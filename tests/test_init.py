@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from yarl import URL
 
@@ -68,13 +70,40 @@ async def test_rejected_key_at_setup_starts_reauth(
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
 ) -> None:
-    """900 at setup fails the entry and asks for a new key."""
+    """900 at setup asks for a new key; the entry stays loaded for callbacks."""
     aioclient_mock.get(BALANCE_URL, text="900")
     mock_config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_setup_does_not_wait_for_the_gateway(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The key is checked in the background: a gateway that hangs delays nothing."""
+    answer = asyncio.Event()
+
+    async def hang(*_: Any) -> Any:
+        await answer.wait()
+        return AiohttpClientMockResponse("GET", URL(BALANCE_URL), text="900")
+
+    aioclient_mock.get(BALANCE_URL, side_effect=hang)
+    mock_config_entry.add_to_hass(hass)
+    async with asyncio.timeout(5):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+    answer.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
 async def test_remove_entry_deletes_storage(

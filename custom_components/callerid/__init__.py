@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
@@ -59,19 +59,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         entry.data[CONF_API_KEY],
         base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
     )
-    try:
-        await client.balance()
-    except SevenAuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except SevenMissingScopeError:
-        pass  # The key authenticates; it only may not read the balance.
-    except SevenError as err:
-        # The callback webhook must stay up while the gateway is out of reach, or a
-        # validation completed meanwhile would be lost; the action reports the outage.
-        LOGGER.warning("seven.io could not be reached at setup: %s", err)
-
     store = NumberStore(
         hass,
         entry.entry_id,
@@ -100,7 +87,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
     entry.async_on_unload(async_register_callback(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Start-up never waits on seven.io (up to the client's timeout).
+    entry.async_create_background_task(
+        hass, _async_check_key(hass, entry, client), f"{DOMAIN} key check"
+    )
     return True
+
+
+async def _async_check_key(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, client: SevenClient
+) -> None:
+    """Ask for a new key if seven.io rejects it; the entry stays loaded meanwhile."""
+    try:
+        await client.balance()
+    except SevenAuthenticationError:
+        # Callbacks of validations under way keep landing; the action says why it
+        # cannot ring until the key is replaced.
+        entry.async_start_reauth(hass)
+    except SevenMissingScopeError:
+        pass  # The key authenticates; it only may not read the balance.
+    except SevenError as err:
+        # The action reports the outage when it is used.
+        LOGGER.warning("seven.io could not be reached at setup: %s", err)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
