@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -16,6 +17,7 @@ from yarl import URL
 
 from custom_components.callerid.const import DOMAIN
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 
 from .conftest import (
     API_KEY,
@@ -55,6 +57,7 @@ async def test_failed_validation(
     assert attributes["error"] == "Wrong code"
     assert attributes["voice"] is False
     assert attributes["caller_id"] is None
+    await hass.async_block_till_done()
     assert [event.data["success"] for event in events] == [False]
 
 
@@ -169,21 +172,81 @@ async def test_other_methods_are_not_allowed(
     assert sensor(hass)[1]["status"] == "pending"
 
 
-async def test_webhook_registered_with_entry(
+async def test_callback_while_not_loaded_is_not_acknowledged(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """While the entry is not loaded a callback gets 503, and seven.io's retry lands later."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    client = await hass_client_no_auth()
+    await hass.config_entries.async_unload(entry.entry_id)
+    # Home Assistant answers a webhook without handler with 200 and does nothing.
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 503
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 200
+    assert sensor(hass)[0] == "on"
+    assert persisted.statuses() == {NUMBER: "validated"}
+
+
+async def test_callback_before_setup_and_after_removal(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """The webhook exists while the entry is loaded, and not after."""
+    """The webhook is the integration's from its setup on, even before the entry loads."""
+    mock_config_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    # The integration is set up, the entry not (yet, or its setup failed).
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
     client = await hass_client_no_auth()
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 503
+
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 400
-    await hass.config_entries.async_unload(init_integration.entry_id)
-    # Home Assistant answers unknown webhooks with 200 and does nothing.
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    # The entry is gone: the webhook with it.
     assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 200
-    assert (
-        hass.states.get(ENTITY_ID) is None
-        or hass.states.get(ENTITY_ID).state == "unavailable"
-    )
+
+
+async def test_callback_for_unreadable_storage_is_not_acknowledged(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """An entry that failed setup answers 503: nothing could be applied."""
+    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
+    persisted.journal.write_bytes(b"not json\n")
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    client = await hass_client_no_auth()
+    query = SEVEN_OK | {"token": "A" * 43}
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}", params=query)).status == 503
+
+
+async def test_callback_that_fails_is_not_acknowledged(
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected error answers 500, not Home Assistant's 200, and names no webhook."""
+    client = await hass_client_no_auth()
+    with patch(
+        "custom_components.callerid.store.NumberStore.async_complete",
+        side_effect=RuntimeError("boom"),
+    ):
+        assert (await client.get(pending.update_query(SEVEN_OK))).status == 500
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert "Could not handle a callback" in ours[-1].getMessage()
+    assert all(WEBHOOK_ID not in r.getMessage() for r in ours)
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 200
 
 
 async def test_refusals_are_quiet_and_counted(

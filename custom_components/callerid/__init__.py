@@ -39,7 +39,11 @@ from .store import (
     StorageUnreadableError,
     async_remove_numbers,
 )
-from .webhook import async_register_callback, async_setup_reachability
+from .webhook import (
+    async_register_callback,
+    async_setup_reachability,
+    async_unregister_callback,
+)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR]
@@ -49,6 +53,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
     async_setup_services(hass)
     async_setup_reachability(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        async_register_callback(hass, entry)
     return True
 
 
@@ -85,7 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
     entry.async_on_unload(store.async_listen_changes(_dismiss_used_code))
 
-    entry.async_on_unload(async_register_callback(hass, entry))
+    async_register_callback(hass, entry)  # an entry added after async_setup
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Start-up never waits on seven.io (up to the client's timeout).
     entry.async_create_background_task(
@@ -118,6 +124,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers and its cloudhook."""
+    async_unregister_callback(hass, entry.data[CONF_WEBHOOK_ID])
     await async_remove_numbers(hass, entry.entry_id)
     if entry.data.get(CONF_CLOUDHOOK_URL) and "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415

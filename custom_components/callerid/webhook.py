@@ -12,12 +12,14 @@ import probatio
 from yarl import URL
 
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CALLBACK_TOKEN_PARAM,
@@ -34,6 +36,8 @@ from .phone import to_e164
 from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
+# The webhook ids the integration has registered, one per config entry.
+_OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 
 
 def _bounded(pattern: str) -> probatio.Match:
@@ -64,16 +68,34 @@ class CallbackUrl:
 
 
 @callback
-def async_register_callback(
-    hass: HomeAssistant, entry: CallerIdConfigEntry
-) -> CALLBACK_TYPE:
-    """Register the entry's callback webhook and return how to unregister it."""
+def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
+    """Own the entry's callback webhook from now until the entry is removed.
+
+    Home Assistant answers 200 to a webhook nobody handles, which seven.io would take
+    as delivered: so the webhook is held while the entry is not loaded too (start-up,
+    reload, failed setup), and answers 503 until the callback can be applied.
+    """
     webhook_id = entry.data[CONF_WEBHOOK_ID]
+    owned = hass.data.setdefault(_OWNED_WEBHOOKS, set())
+    if webhook_id in owned:
+        return
+    entry_id = entry.entry_id
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        status = await _async_handle_callback(hass, entry, request)
+        entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_id
+        )
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            status = await _async_handle_callback(hass, entry, request)
+        except Exception:  # noqa: BLE001 - any failure must not read as delivered
+            # Home Assistant would answer 200 (and log the webhook id): seven.io
+            # must not take a callback that was not applied as delivered.
+            LOGGER.exception("Could not handle a callback")
+            return web.Response(status=HTTPStatus.INTERNAL_SERVER_ERROR)
         if status.is_client_error:
             _note_refusal(entry)
         return web.Response(status=status)
@@ -87,7 +109,14 @@ def async_register_callback(
         local_only=False,
         allowed_methods=("GET", "POST"),
     )
-    return lambda: webhook.async_unregister(hass, webhook_id)
+    owned.add(webhook_id)
+
+
+@callback
+def async_unregister_callback(hass: HomeAssistant, webhook_id: str) -> None:
+    """Let go of the webhook of a removed entry."""
+    webhook.async_unregister(hass, webhook_id)
+    hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
 
 
 async def async_callback_url(
