@@ -44,7 +44,7 @@ from .const import (
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
 from .phone import format_number, mask_number, to_e164
-from .store import NumberRecord
+from .store import NumberRecord, StorageWriteError
 from .webhook import async_callback_url
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
@@ -109,13 +109,17 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
         code = result.code
         try:
             record = await store.async_start(number, token)
-        finally:
-            # The phone rings either way: whoever answers needs the code, even when
-            # the pending state could not be saved (that error is raised on).
-            if (pending := store.get(number)) is not None:
+        except StorageWriteError as err:
+            # The phone rings either way: whoever answers needs the code, even though
+            # the validation could not be saved (that error is raised on).
+            if err.record is not None:
                 async_show_code(
-                    hass, entry, pending, code, callback_reachable=callback.reachable
+                    hass, entry, err.record, code, callback_reachable=callback.reachable
                 )
+            raise
+        async_show_code(
+            hass, entry, record, code, callback_reachable=callback.reachable
+        )
         LOGGER.debug("Validation of %s started", mask_number(number))
     response: dict[str, Any] = {
         "number": number,
