@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
@@ -29,6 +31,7 @@ from .conftest import (
     API_KEY,
     NUMBER,
     SEVEN_OK,
+    VALIDATE_URL,
     answer_validation,
     call_validate,
     callback_path,
@@ -235,6 +238,43 @@ async def test_gateway_failures(
     aioclient_mock.clear_requests()
     answer_validation(aioclient_mock, json=NEW_CODE)
     assert (await call_validate(hass, number=NUMBER))["status"] == "pending"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_concurrent_validations_ring_once(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """One request per number in flight; the others get the cooldown error at once."""
+    answer = asyncio.Event()
+    failing = True
+
+    async def gateway(*_: Any) -> AiohttpClientMockResponse:
+        await answer.wait()
+        if failing:
+            return AiohttpClientMockResponse("POST", URL(VALIDATE_URL), status=503)
+        return AiohttpClientMockResponse("POST", URL(VALIDATE_URL), json=NEW_CODE)
+
+    answer_validation(aioclient_mock, side_effect=gateway)
+    calls = [
+        asyncio.ensure_future(call_validate(hass, number="0176 12345678"))
+        for _ in range(5)
+    ]
+    await asyncio.wait(calls, timeout=0.5)
+    refused = [call for call in calls if call.done()]
+    assert len(refused) == 4
+    for call in refused:
+        assert isinstance(call.exception(), ServiceValidationError)
+        assert call.exception().translation_key == "cooldown"
+    assert len(validate_calls(aioclient_mock)) == 1
+
+    # A failed request lets the number go again at once.
+    answer.set()
+    (first,) = [call for call in calls if call not in refused]
+    with pytest.raises(HomeAssistantError):
+        await first
+    failing = False
+    assert (await call_validate(hass, number=NUMBER))["status"] == "pending"
+    assert len(validate_calls(aioclient_mock)) == 2
 
 
 async def test_rejected_key_starts_reauth(

@@ -26,6 +26,8 @@ class CallerIdData:
     client: SevenClient
     store: NumberStore
     refusals: RefusalLog = field(default_factory=RefusalLog)
+    # Numbers with a validation request to seven.io under way.
+    ringing: set[str] = field(default_factory=set)
 
 
 type CallerIdConfigEntry = ConfigEntry[CallerIdData]
