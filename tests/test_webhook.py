@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import urlencode
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -16,8 +18,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.callerid.const import DOMAIN
+from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util.aiohttp import MockRequest
 
 from .conftest import (
     API_KEY,
@@ -69,6 +73,62 @@ async def test_post_callback(
     resp = await client.post(pending, data=SEVEN_OK)
     assert resp.status == 200
     assert sensor(hass)[0] == "on"
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_post_form_is_percent_decoded(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Form values are decoded: an escaped +, colon and umlaut arrive as themselves."""
+    client = await hass_client_no_auth()
+    body = (
+        "sender=%2B4917612345678&success=0&voice=0&id="
+        "&error=Falscher+Code%3A+%C3%A4&formatted_output=%2B49+176+12345678"
+    )
+    resp = await client.post(pending, data=body.encode(), headers=FORM)
+    assert resp.status == 200
+    attributes = sensor(hass)[1]
+    assert attributes["status"] == "failed"
+    assert attributes["error"] == "Falscher Code: ä"
+
+
+async def test_post_body_in_chunks_is_read_whole(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A chunked body is judged by all its chunks, not the first."""
+
+    async def chunks() -> Any:
+        yield b"sender=4917612345678&"
+        await asyncio.sleep(0.05)
+        yield b"success=1&voice=1&id=12345"
+
+    client = await hass_client_no_auth()
+    resp = await client.post(pending, data=chunks(), headers=FORM)
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_cloudhook_delivery(
+    hass: HomeAssistant, pending: URL, caplog: pytest.LogCaptureFixture, method: str
+) -> None:
+    """Home Assistant Cloud hands the callback over as a MockRequest, GET or POST."""
+    form = urlencode(SEVEN_OK | {"sender": "+4917612345678"})
+    request = MockRequest(
+        form.encode() if method == "POST" else b"",
+        mock_source="cloud",
+        method=method,
+        headers=FORM if method == "POST" else {},
+        query_string=pending.query_string
+        if method == "POST"
+        else f"{pending.query_string}&{form}",
+    )
+    response = await webhook.async_handle_webhook(hass, WEBHOOK_ID, request)  # type: ignore[arg-type]
+    assert response.status == 200
+    assert sensor(hass)[0] == "on"
+    assert "Error processing webhook" not in caplog.text
 
 
 async def test_sender_formatting_does_not_matter(

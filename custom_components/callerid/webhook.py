@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from http import HTTPStatus
 import re
-from typing import Any
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 import probatio
@@ -36,6 +37,7 @@ from .phone import to_e164
 from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 # The webhook ids the integration has registered, one per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 
@@ -250,27 +252,43 @@ async def _async_handle_callback(
 
 
 async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
-    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous."""
+    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous.
+
+    Also reads Home Assistant Cloud's stand-in request (MockRequest), which has only
+    `method`, `headers`, `query`, `query_string` and `content`.
+    """
     if len(request.query_string) > MAX_CALLBACK_QUERY_LENGTH:
         return None
     try:
         pairs = list(request.query.items())
         if request.method == "POST":
-            if (request.content_length or 0) > MAX_CALLBACK_QUERY_LENGTH:
+            if (body := await _async_read_body(request)) is None:
                 return None
-            body = await request.content.read(MAX_CALLBACK_QUERY_LENGTH + 1)
-            if len(body) > MAX_CALLBACK_QUERY_LENGTH:
-                return None
-            if request.content_type == "application/x-www-form-urlencoded":
-                form = URL.build(query_string=body.decode(errors="replace")).query
-                pairs += form.items()
-    except ValueError:
+            content_type = request.headers.get("Content-Type", "")
+            if content_type.partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+                pairs += parse_qsl(
+                    body.decode("utf-8"), keep_blank_values=True, errors="strict"
+                )
+    except ValueError:  # UnicodeDecodeError included
         return None
     params = dict(pairs)
     # A parameter given twice could mean two things; refuse rather than guess.
     if len(params) != len(pairs):
         return None
     return params
+
+
+async def _async_read_body(request: web.Request) -> bytes | None:
+    """Return the whole body, however it is chunked; None when it is too long."""
+    body = b""
+    # Taken once: MockRequest makes a new reader, from the start, each time.
+    content = request.content
+    # read(n) returns what has arrived, up to n bytes, and b"" at the end.
+    while chunk := await content.read(MAX_CALLBACK_QUERY_LENGTH + 1):
+        body += chunk
+        if len(body) > MAX_CALLBACK_QUERY_LENGTH:
+            return None
+    return body
 
 
 @callback
