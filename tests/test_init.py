@@ -207,12 +207,74 @@ async def test_cloud_unusable_falls_back_to_webhook_url(
     assert CONF_CLOUDHOOK_URL not in init_integration.data
 
 
+def _stored(*records: dict[str, Any], version: int = 1) -> bytes:
+    data = {"numbers": list(records)}
+    return json.dumps(
+        {"version": version, "minor_version": 1, "key": "x", "data": data}
+    ).encode()
+
+
+_RECORD = {
+    "number": "+4917612345678",
+    "formatted": "+49 176 12345678",
+    "status": "pending",
+    "requested_at": "2026-11-27T12:00:00+00:00",
+    "completed_at": None,
+    "voice": None,
+    "caller_id": None,
+    "error": None,
+    "token_hash": "0" * 64,
+}
+
+
 @pytest.mark.parametrize(
     "content",
     [
         b"{not json",
         b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": [{"number": "+49"}]}}',
         b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": "nope"}}',
+        b"[]",
+        b"null",
+        b'"text"',
+        b'{"version": 1, "minor_version": 1, "key": "x", "data": null}',
+        _stored(_RECORD, version=2),
+        _stored(_RECORD, version=0),
+        _stored(_RECORD | {"number": 4917612345678}),
+        _stored(
+            {k: v for k, v in _RECORD.items() if k != "formatted"}
+            | {"number": "+99912345678"}
+        ),
+        _stored(_RECORD | {"requested_at": "2026-11-27T12:00:00"}),
+        _stored(_RECORD | {"requested_at": 5}),
+        _stored(_RECORD | {"token_hash": "ä" * 64}),
+        _stored(_RECORD | {"token_hash": 7}),
+        _stored(_RECORD | {"voice": "yes"}),
+        _stored(_RECORD | {"caller_id": True}),
+        _stored(_RECORD | {"error": ["x"]}),
+        _stored(_RECORD | {"formatted": None}),
+        _stored([1, 2]),  # type: ignore[arg-type]
+    ],
+    ids=[
+        "not JSON",
+        "record without fields",
+        "numbers not a list",
+        "a list",
+        "null",
+        "a string",
+        "data null",
+        "newer version",
+        "older version",
+        "number not a string",
+        "number of no country",
+        "naive time",
+        "time not a string",
+        "token hash not hex",
+        "token hash not a string",
+        "voice not a flag",
+        "caller id a flag",
+        "error not a string",
+        "formatted null",
+        "record not an object",
     ],
 )
 async def test_unreadable_storage_fails_setup_and_stays(
@@ -227,14 +289,13 @@ async def test_unreadable_storage_fails_setup_and_stays(
     path = Path(hass.config.path(".storage", key))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    if not content.startswith(b"{not"):
-        hass_storage[key] = json.loads(content)
+    stored = json.loads(content) if not content.startswith(b"{not") else None
+    if isinstance(stored, dict):
+        hass_storage[key] = stored
     mock_config_entry.add_to_hass(hass)
 
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "cannot be read" in (mock_config_entry.reason or "")
     assert path.read_bytes() == content
-    assert hass_storage.get(key) == (
-        None if content.startswith(b"{not") else json.loads(content)
-    )
+    assert hass_storage.get(key) == (stored if isinstance(stored, dict) else None)

@@ -152,8 +152,21 @@ async def test_torn_last_line_is_cut_before_the_next_write(
         b'{"number": "+4917612345678"\n{"forget": "+4917612345678"}\n',
         b'{"number": "+4917612345678", "status": "whatever"}\n',
         b"[1, 2]\n",
+        json.dumps(VALIDATED | {"number": 4917612345678}).encode() + b"\n",
+        json.dumps(VALIDATED | {"completed_at": "2026-11-27T12:01:00"}).encode()
+        + b"\n",
+        json.dumps(VALIDATED | {"token_hash": "zz"}).encode() + b"\n",
+        b'{"forget": 5}\n',
     ],
-    ids=["not JSON", "not a record", "not an object"],
+    ids=[
+        "not JSON",
+        "not a record",
+        "not an object",
+        "number not a string",
+        "naive time",
+        "bad token hash",
+        "forget not a number",
+    ],
 )
 async def test_unreadable_journal_fails_setup_and_stays(
     hass: HomeAssistant,
@@ -171,6 +184,21 @@ async def test_unreadable_journal_fails_setup_and_stays(
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert str(persisted.journal) in (mock_config_entry.reason or "")
     assert persisted.journal.read_bytes() == content
+
+
+async def test_journal_that_is_a_folder_fails_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A folder where the journal should be gives the translated error, not a traceback."""
+    persisted.journal.mkdir(parents=True)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot be read" in (mock_config_entry.reason or "")
+    assert persisted.journal.is_dir()
 
 
 async def test_failed_write_changes_nothing(

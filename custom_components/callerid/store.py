@@ -8,8 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import hashlib
 import hmac
+from pathlib import Path
+import re
 import secrets
-from typing import NotRequired, TypedDict
+from typing import Final, NotRequired, TypedDict
+
+from phonenumbers import NumberParseException
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -158,21 +162,25 @@ class NumberStore:
         # Home Assistant would move an undecodable file aside and start empty, which
         # loses every pending validation; refuse to start instead and leave it be.
         await self._hass.async_add_executor_job(_check_readable, path)
-        data = await self._store.async_load()
+        try:
+            data = await self._store.async_load()
+        except (HomeAssistantError, NotImplementedError, LookupError, TypeError) as err:
+            # Another version (Store cannot migrate it) or a shape it cannot take.
+            raise StorageUnreadableError(path) from err
         try:
             entries = await self._journal.async_read()
         except JournalUnreadableError as err:
             raise StorageUnreadableError(self._journal.path) from err
         try:
-            for item in data["numbers"] if data is not None else ():
+            for item in _typed(data["numbers"], list) if data is not None else ():
                 record = _record_from_storage(item)
                 self._records[record.number] = record
         except (KeyError, TypeError, ValueError) as err:
             raise StorageUnreadableError(path) from err
         try:
             for entry in entries:
-                if "forget" in entry:
-                    self._records.pop(entry["forget"], None)
+                if isinstance(entry, dict) and "forget" in entry:
+                    self._records.pop(_typed(entry["forget"], str), None)
                 else:
                     record = _record_from_storage(entry)
                     self._records[record.number] = record
@@ -447,11 +455,19 @@ async def async_remove_numbers(hass: HomeAssistant, entry_id: str) -> None:
 
 
 def _check_readable(path: str) -> None:
-    """Raise StorageUnreadableError if the file exists and is not JSON."""
+    """Raise StorageUnreadableError if the file exists and is not one of ours."""
     try:
-        json_util.load_json(path)
+        data = json_util.load_json(path, default=None)
     except HomeAssistantError as err:
         raise StorageUnreadableError(path) from err
+    if data is None and not Path(path).exists():
+        return
+    if not (
+        isinstance(data, dict)
+        and data.get("version") == STORAGE_VERSION
+        and isinstance(data.get("data"), dict)
+    ):
+        raise StorageUnreadableError(path)
 
 
 def _record_to_storage(record: NumberRecord) -> _StoredRecord:
@@ -469,15 +485,50 @@ def _record_to_storage(record: NumberRecord) -> _StoredRecord:
 
 
 def _record_from_storage(stored: _StoredRecord) -> NumberRecord:
-    completed_at = stored["completed_at"]
+    """Read a record; raise ValueError, TypeError or KeyError on anything we never write."""
+    number = _typed(stored["number"], str)
+    if not _E164.fullmatch(number):
+        raise ValueError("number")
+    if (formatted := stored.get("formatted", _ABSENT)) is _ABSENT:
+        try:
+            formatted = format_number(number)
+        except NumberParseException as err:
+            raise ValueError("number") from err
+    token_hash = _optional(stored["token_hash"], str)
+    if token_hash is not None and not _TOKEN_HASH.fullmatch(token_hash):
+        raise ValueError("token_hash")
+    completed_at = _optional(stored["completed_at"], str)
     return NumberRecord(
-        number=stored["number"],
-        formatted=stored.get("formatted") or format_number(stored["number"]),
+        number=number,
+        formatted=_typed(formatted, str),
         status=ValidationStatus(stored["status"]),
-        requested_at=datetime.fromisoformat(stored["requested_at"]),
-        completed_at=datetime.fromisoformat(completed_at) if completed_at else None,
-        voice=stored["voice"],
-        caller_id=stored["caller_id"],
-        error=stored["error"],
-        token_hash=stored["token_hash"],
+        requested_at=_aware(_typed(stored["requested_at"], str)),
+        completed_at=_aware(completed_at) if completed_at else None,
+        voice=_optional(stored["voice"], bool),
+        caller_id=_optional(stored["caller_id"], int),
+        error=_optional(stored["error"], str),
+        token_hash=token_hash,
     )
+
+
+_ABSENT: Final = object()
+_E164: Final = re.compile(r"\+[1-9][0-9]{3,15}", re.ASCII)
+_TOKEN_HASH: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+
+def _typed[T](value: object, kind: type[T]) -> T:
+    # bool is an int to Python, not to us.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(kind.__name__)
+    return value
+
+
+def _optional[T](value: object, kind: type[T]) -> T | None:
+    return None if value is None else _typed(value, kind)
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("time without zone")
+    return moment
