@@ -32,6 +32,7 @@ from .const import (
 from .data import CallerIdConfigEntry, CallerIdData
 from .entity import number_from_device
 from .notification import async_dismiss_code
+from .phone import load_metadata
 from .services import async_setup_services
 from .store import (
     NumberRecord,
@@ -51,6 +52,8 @@ PLATFORMS = [Platform.BINARY_SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
+    # Off the event loop: parsing a number would otherwise read files inside it.
+    await hass.async_add_executor_job(load_metadata)
     async_setup_services(hass)
     async_setup_reachability(hass)
     for entry in hass.config_entries.async_entries(DOMAIN):
