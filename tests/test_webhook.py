@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from typing import Any
 from unittest.mock import patch
@@ -17,6 +18,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
+from custom_components.callerid import phone, store
 from custom_components.callerid.const import DOMAIN
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant
@@ -199,6 +201,33 @@ async def test_forged_callbacks_change_nothing(
     resp = await client.get(pending.update_query(SEVEN_OK))
     assert resp.status == 200
     assert sensor(hass)[0] == "on"
+
+
+async def test_refusals_do_the_same_work(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """An unknown number is normalised, hashed and compared like a known one: no timing oracle."""
+    client = await hass_client_no_auth()
+    base = URL.build(path=pending.path)
+    cases = {
+        "known number, wrong token": SEVEN_OK | {"token": "B" * 43},
+        "unknown number": SEVEN_OK
+        | {"token": pending.query["token"], "sender": "4917612345679"},
+    }
+    work = {}
+    for name, params in cases.items():
+        with (
+            patch(
+                "custom_components.callerid.webhook.to_e164", wraps=phone.to_e164
+            ) as normalised,
+            patch(
+                "custom_components.callerid.store.hash_token", wraps=store.hash_token
+            ) as hashed,
+            patch("hmac.compare_digest", wraps=hmac.compare_digest) as compared,
+        ):
+            assert (await client.get(base.update_query(params))).status == 403
+        work[name] = (normalised.call_count, hashed.call_count, compared.call_count)
+    assert work == dict.fromkeys(cases, (1, 1, 1))
 
 
 async def test_repeated_parameter_is_refused(

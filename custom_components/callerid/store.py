@@ -113,6 +113,10 @@ class StorageWriteError(HomeAssistantError):
         )
 
 
+# Compared against when there is no token to compare against; matches no token.
+_NO_TOKEN_HASH: Final = "-" * 64
+
+
 def hash_token(token: str) -> str:
     """Return the stored form of a callback token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -271,11 +275,16 @@ class NumberStore:
 
         async def complete() -> NumberRecord | None:
             record = self._records.get(number)
+            # Hashed and compared in every case: a refusal takes as long whichever
+            # way it is wrong.
+            hashed = hash_token(token)
+            expected = record.token_hash if record is not None else None
+            matches = hmac.compare_digest(expected or _NO_TOKEN_HASH, hashed)
             if (
                 record is None
                 or record.status is not ValidationStatus.PENDING
-                or record.token_hash is None
-                or not hmac.compare_digest(record.token_hash, hash_token(token))
+                or expected is None
+                or not matches
                 or dt_util.utcnow() >= record.requested_at + self._code_lifetime
             ):
                 return None

@@ -215,10 +215,9 @@ async def _async_handle_callback(
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
     store = entry.runtime_data.store
-    # seven.io sends the number international without the +, so it is usually a stored
-    # E.164 number as it is; anything else is normalised first.
-    sent = f"+{data['sender'].removeprefix('+')}"
-    number = sent if store.get(sent) is not None else to_e164(sent, None)
+    # Normalised whether or not the number is known (parses are cached): a refusal
+    # takes as long for an unknown number as for a known one.
+    number = to_e164(f"+{data['sender'].removeprefix('+')}", None)
     if number is None:
         return HTTPStatus.BAD_REQUEST
 
