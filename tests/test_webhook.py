@@ -252,13 +252,19 @@ async def test_oversized_post_body_is_refused(
 
 
 async def test_other_methods_are_not_allowed(
-    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """PUT is not a way in."""
+    """PUT, DELETE or PATCH are no way in, and are refused without a warning each."""
     client = await hass_client_no_auth()
-    resp = await client.put(pending.update_query(SEVEN_OK))
-    assert resp.status == 405
+    caplog.clear()
+    for method in ("PUT", "DELETE", "PATCH", "PUT"):
+        resp = await client.request(method, pending.update_query(SEVEN_OK))
+        assert resp.status == 405, method
     assert sensor(hass)[1]["status"] == "pending"
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_callback_while_not_loaded_is_not_acknowledged(

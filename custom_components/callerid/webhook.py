@@ -38,6 +38,8 @@ from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+# seven.io calls back with GET; POST is read the same way.
+_METHODS: Final = ("GET", "POST")
 # The webhook ids the integration has registered, one per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 
@@ -86,6 +88,10 @@ def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
+        if request.method not in _METHODS:
+            # Taken in and refused here: Home Assistant would log a warning naming the
+            # webhook for each one.
+            return web.Response(status=HTTPStatus.METHOD_NOT_ALLOWED)
         entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
             entry_id
         )
@@ -109,7 +115,9 @@ def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         webhook_id,
         handle,
         local_only=False,
-        allowed_methods=("GET", "POST"),
+        # Every method Home Assistant's webhook view routes (HEAD it answers itself);
+        # others never reach it and get aiohttp's quiet 405.
+        allowed_methods=(*_METHODS, "PUT"),
     )
     owned.add(webhook_id)
 
