@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid import journal as journal_module
+from custom_components.callerid.journal import Journal
 from homeassistant.components import persistent_notification, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
@@ -511,3 +512,29 @@ async def test_no_fold_while_stopping(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     assert persisted.journal_lines() == 0
     assert persisted.statuses() == {SECOND: "pending"}
+
+
+async def test_entry_queued_while_the_journal_closes_is_written(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A change that arrives while a late write closes the file is written, not failed."""
+    journal = Journal(hass, str(tmp_path / "journal"))
+    await journal.async_close()  # the entry unloaded: each write closes the file after
+    applied: list[str] = []
+    late: list[asyncio.Task[None]] = []
+    close = journal._async_close
+
+    async def close_and_meanwhile_append() -> None:
+        if not late:
+            late.append(
+                hass.async_create_task(
+                    journal.async_append({"b": 2}, lambda: applied.append("b"))
+                )
+            )
+        await close()
+
+    with patch.object(journal, "_async_close", close_and_meanwhile_append):
+        await journal.async_append({"a": 1}, lambda: applied.append("a"))
+        await late[0]
+    assert applied == ["a", "b"]
+    assert await journal.async_read() == [{"a": 1}, {"b": 2}]

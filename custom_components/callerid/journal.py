@@ -77,15 +77,19 @@ class Journal:
                     queued, self._queued = self._queued, []
                     batch, self._batch = self._batch, self._new_batch()
                     await self._async_write(queued, batch)
-                if not self._keep_open:
-                    await self._async_close()  # a late write after the entry unloaded
-        finally:
-            self._writer = None
+                    if not self._keep_open and not self._queued:
+                        # A late write after the entry unloaded. Entries queued while
+                        # the file closes are written by the next turn of this loop.
+                        await self._async_close()
+        except asyncio.CancelledError:
             if self._queued:
-                # Cancelled (Home Assistant stops): these were never written.
+                # Home Assistant stops: these were never written.
                 self._queued = []
                 self._batch.set_exception(JournalWriteError(self.path))
                 self._batch = self._new_batch()
+            raise
+        finally:
+            self._writer = None
 
     def _new_batch(self) -> asyncio.Future[None]:
         batch: asyncio.Future[None] = self._hass.loop.create_future()
