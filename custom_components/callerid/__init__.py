@@ -52,17 +52,19 @@ PLATFORMS = [Platform.BINARY_SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
+    # First: until an entry's webhook is ours, Home Assistant answers its callbacks 200.
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        async_register_callback(hass, entry)
     # Off the event loop: parsing a number would otherwise read files inside it.
     await hass.async_add_executor_job(load_metadata)
     async_setup_services(hass)
     async_setup_reachability(hass)
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        async_register_callback(hass, entry)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
     """Set up one seven.io account."""
+    async_register_callback(hass, entry)  # an entry added after async_setup
     client = SevenClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_KEY],
@@ -94,7 +96,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
     entry.async_on_unload(store.async_listen_changes(_dismiss_used_code))
 
-    async_register_callback(hass, entry)  # an entry added after async_setup
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Start-up never waits on seven.io (up to the client's timeout).
     entry.async_create_background_task(
