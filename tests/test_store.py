@@ -12,6 +12,7 @@ import resource
 import shutil
 import signal
 import threading
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -23,7 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid import journal as journal_module
-from custom_components.callerid.journal import Journal
+from custom_components.callerid.journal import Journal, JournalWriteError
 from homeassistant.components import persistent_notification, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
@@ -538,3 +539,36 @@ async def test_entry_queued_while_the_journal_closes_is_written(
         await late[0]
     assert applied == ["a", "b"]
     assert await journal.async_read() == [{"a": 1}, {"b": 2}]
+
+
+async def test_cancelled_journal_write_closes_its_descriptor(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Cancelled mid-write (Home Assistant stops): the writer fails, the file is closed."""
+    path = tmp_path / "journal"
+    journal = Journal(hass, str(path))
+    started, release = threading.Event(), threading.Event()
+    real_append = journal_module._append
+
+    def slow_append(*args: Any) -> int:
+        started.set()
+        release.wait(5)
+        return real_append(*args)
+
+    with patch("custom_components.callerid.journal._append", slow_append):
+        append = hass.async_create_task(journal.async_append({"a": 1}, lambda: None))
+        await hass.async_add_executor_job(started.wait, 5)
+        assert journal._writer is not None
+        journal._writer.cancel()
+        with pytest.raises(JournalWriteError):
+            await append
+        release.set()
+        await hass.async_block_till_done()
+    await hass.async_add_executor_job(time.sleep, 0.1)  # the executor job's callback
+    await asyncio.sleep(0)
+    open_on_it = [
+        fd
+        for fd in Path("/proc/self/fd").iterdir()
+        if os.path.realpath(fd) == os.path.realpath(path)
+    ]
+    assert open_on_it == []
