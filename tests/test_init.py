@@ -299,3 +299,21 @@ async def test_unreadable_storage_fails_setup_and_stays(
     assert "cannot be read" in (mock_config_entry.reason or "")
     assert path.read_bytes() == content
     assert hass_storage.get(key) == (stored if isinstance(stored, dict) else None)
+
+
+@pytest.mark.parametrize("version", [0, 2])
+async def test_storage_of_another_version_fails_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    version: int,
+) -> None:
+    """A version Store cannot migrate is the translated error too, not a traceback."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}"
+    hass_storage[key] = json.loads(_stored(_RECORD, version=version))
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot be read" in (mock_config_entry.reason or "")
+    assert hass_storage[key]["version"] == version
