@@ -572,3 +572,13 @@ async def test_cancelled_journal_write_closes_its_descriptor(
         if os.path.realpath(fd) == os.path.realpath(path)
     ]
     assert open_on_it == []
+
+
+async def test_journal_append_without_callback(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A writer that has nothing to apply just waits until its entry is on disk."""
+    journal = Journal(hass, str(tmp_path / "journal"))
+    await journal.async_append({"a": 1})
+    assert await journal.async_read() == [{"a": 1}]
+    await journal.async_close()

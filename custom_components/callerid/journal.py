@@ -38,7 +38,7 @@ class Journal:
         self.path = path
         # One disk operation at a time: a write, a fold, a close or a removal.
         self._lock = asyncio.Lock()
-        self._queued: list[tuple[bytes, Callable[[], None]]] = []
+        self._queued: list[tuple[bytes, Callable[[], None] | None]] = []
         # Settled when the queued entries are on disk, or could not be written.
         self._batch = self._new_batch()
         self._writer: asyncio.Task[None] | None = None
@@ -53,8 +53,10 @@ class Journal:
         self.lines = len(entries)
         return entries
 
-    async def async_append(self, entry: Any, on_written: Callable[[], None]) -> None:
-        """Return once `entry` is on disk and `on_written` has run.
+    async def async_append(
+        self, entry: Any, on_written: Callable[[], None] | None = None
+    ) -> None:
+        """Return once `entry` is on disk and `on_written` (if any) has run.
 
         `on_written` runs as soon as the write lands, before anything else can look at
         the journal (a fold, say). If the entry cannot be written, none of it stays on
@@ -99,7 +101,7 @@ class Journal:
 
     async def _async_write(
         self,
-        queued: list[tuple[bytes, Callable[[], None]]],
+        queued: list[tuple[bytes, Callable[[], None] | None]],
         batch: asyncio.Future[None],
     ) -> None:
         future = self._hass.async_add_executor_job(
@@ -121,6 +123,8 @@ class Journal:
             return
         self.lines += len(queued)
         for _, on_written in queued:
+            if on_written is None:
+                continue
             try:
                 on_written()
             except Exception:  # noqa: BLE001 - the entry is written; the others too
