@@ -137,6 +137,13 @@ async def test_validate_invalid_number(
             SevenApiError,
             "unexpected_response",
         ),
+        # Neither a code nor what an already validated number comes with.
+        ({"json": {"success": True}}, SevenApiError, "unexpected_response"),
+        (
+            {"json": {"success": True, "error": None, "code": None}},
+            SevenApiError,
+            "unexpected_response",
+        ),
         ({"status": 401}, SevenAuthenticationError, "http_401"),
         ({"status": 403}, SevenAuthenticationError, "http_403"),
         ({"status": 404}, SevenApiError, "http_404"),
@@ -184,6 +191,11 @@ async def test_request_times_out_after_the_limit(
         ({"json": {"amount": 12.34, "currency": "EUR"}}, Balance(12.34, "EUR")),
         ({"json": {"amount": 3, "currency": None}}, Balance(3.0, None)),
         ({"text": "12.34"}, Balance(12.34, None)),
+        # A three-digit balance is not one of seven.io's error codes.
+        ({"text": "100"}, Balance(100.0, None)),
+        ({"json": 250}, Balance(250.0, None)),
+        ({"text": "900.00"}, Balance(900.0, None)),
+        ({"json": {"amount": 900, "currency": "EUR"}}, Balance(900.0, "EUR")),
     ],
 )
 async def test_balance(
@@ -207,6 +219,27 @@ async def test_balance_unexpected(
     """A balance that is not a number is an unexpected answer."""
     aioclient_mock.get(BALANCE_URL, **answer)
     with pytest.raises(SevenApiError, match="unexpected_response"):
+        await client.balance()
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"text": "900"}, SevenAuthenticationError),
+        ({"text": '"900"'}, SevenAuthenticationError),
+        ({"text": "902"}, SevenMissingScopeError),
+        ({"text": "903"}, SevenApiError),
+    ],
+)
+async def test_balance_error_codes(
+    client: SevenClient,
+    aioclient_mock: AiohttpClientMocker,
+    answer: dict[str, Any],
+    error: type[Exception],
+) -> None:
+    """seven.io's own error codes are still errors on the balance."""
+    aioclient_mock.get(BALANCE_URL, **answer)
+    with pytest.raises(error):
         await client.balance()
 
 

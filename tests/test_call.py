@@ -137,6 +137,7 @@ async def test_call_from_the_sensor(
     assert {form["ringtime"] for form in forms} == {"20"}
     # Each call has an id of our own, returned in seven.io's status events.
     assert len({form["foreign_id"] for form in forms}) == 2
+    await hass.async_block_till_done()
     assert [(event.data["call_id"], event.data["to"]) for event in events] == [
         ("900000001", RECIPIENT),
         ("900000002", OTHER),

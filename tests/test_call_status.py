@@ -251,6 +251,7 @@ async def test_call_ended(
     )
 
     assert response.status == 200
+    await hass.async_block_till_done()
     assert [e.data for e in events] == [
         {
             "config_entry_id": init_integration.entry_id,

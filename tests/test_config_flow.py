@@ -29,9 +29,12 @@ SIM_URL = "http://127.0.0.1:8765/api"
 
 
 @pytest.fixture(autouse=True)
-def no_hook_check() -> Iterator[None]:
-    """Entries these flows create check seven.io's hooks; that is not what is tested here."""
-    with patch("custom_components.callerid.call_status.async_sync_hook"):
+def no_background_checks() -> Iterator[None]:
+    """Entries these flows create check the key and the hooks; not what is tested here."""
+    with (
+        patch("custom_components.callerid._async_check_key"),
+        patch("custom_components.callerid.async_sync_hook"),
+    ):
         yield
 
 
@@ -222,6 +225,7 @@ async def test_reauth_keeps_gateway_url(
         result["flow_id"], {CONF_API_KEY: "another-key-0123456789"}
     )
     assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()  # the reload it starts
     assert entry.data[CONF_BASE_URL] == SIM_URL
     assert all(str(call[1]).startswith(SIM_URL) for call in aioclient_mock.mock_calls)
 
@@ -457,6 +461,7 @@ async def test_reconfigure_shows_and_keeps_current_url(
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_BASE_URL] == SIM_URL
     assert entry.data[CONF_API_KEY] == "new-key-0123456789"
+    await hass.async_block_till_done()  # the reload it starts
 
 
 async def test_success_text_names_what_is_checked_later(hass: HomeAssistant) -> None:

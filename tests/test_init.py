@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from yarl import URL
 
@@ -69,13 +71,40 @@ async def test_rejected_key_at_setup_starts_reauth(
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
 ) -> None:
-    """900 at setup fails the entry and asks for a new key."""
+    """900 at setup asks for a new key; the entry stays loaded for callbacks."""
     aioclient_mock.get(BALANCE_URL, text="900")
     mock_config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_setup_does_not_wait_for_the_gateway(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The key is checked in the background: a gateway that hangs delays nothing."""
+    answer = asyncio.Event()
+
+    async def hang(*_: Any) -> Any:
+        await answer.wait()
+        return AiohttpClientMockResponse("GET", URL(BALANCE_URL), text="900")
+
+    aioclient_mock.get(BALANCE_URL, side_effect=hang)
+    mock_config_entry.add_to_hass(hass)
+    async with asyncio.timeout(5):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+    answer.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
 async def test_remove_entry_deletes_storage(
@@ -179,12 +208,74 @@ async def test_cloud_unusable_falls_back_to_webhook_url(
     assert CONF_CLOUDHOOK_URL not in init_integration.data
 
 
+def _stored(*records: dict[str, Any], version: int = 1) -> bytes:
+    data = {"numbers": list(records)}
+    return json.dumps(
+        {"version": version, "minor_version": 1, "key": "x", "data": data}
+    ).encode()
+
+
+_RECORD = {
+    "number": "+4917612345678",
+    "formatted": "+49 176 12345678",
+    "status": "pending",
+    "requested_at": "2026-11-27T12:00:00+00:00",
+    "completed_at": None,
+    "voice": None,
+    "caller_id": None,
+    "error": None,
+    "token_hash": "0" * 64,
+}
+
+
 @pytest.mark.parametrize(
     "content",
     [
         b"{not json",
         b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": [{"number": "+49"}]}}',
         b'{"version": 1, "minor_version": 1, "key": "x", "data": {"numbers": "nope"}}',
+        b"[]",
+        b"null",
+        b'"text"',
+        b'{"version": 1, "minor_version": 1, "key": "x", "data": null}',
+        _stored(_RECORD, version=2),
+        _stored(_RECORD, version=0),
+        _stored(_RECORD | {"number": 4917612345678}),
+        _stored(
+            {k: v for k, v in _RECORD.items() if k != "formatted"}
+            | {"number": "+99912345678"}
+        ),
+        _stored(_RECORD | {"requested_at": "2026-11-27T12:00:00"}),
+        _stored(_RECORD | {"requested_at": 5}),
+        _stored(_RECORD | {"token_hash": "ä" * 64}),
+        _stored(_RECORD | {"token_hash": 7}),
+        _stored(_RECORD | {"voice": "yes"}),
+        _stored(_RECORD | {"caller_id": True}),
+        _stored(_RECORD | {"error": ["x"]}),
+        _stored(_RECORD | {"formatted": None}),
+        _stored([1, 2]),  # type: ignore[arg-type]
+    ],
+    ids=[
+        "not JSON",
+        "record without fields",
+        "numbers not a list",
+        "a list",
+        "null",
+        "a string",
+        "data null",
+        "newer version",
+        "older version",
+        "number not a string",
+        "number of no country",
+        "naive time",
+        "time not a string",
+        "token hash not hex",
+        "token hash not a string",
+        "voice not a flag",
+        "caller id a flag",
+        "error not a string",
+        "formatted null",
+        "record not an object",
     ],
 )
 async def test_unreadable_storage_fails_setup_and_stays(
@@ -199,17 +290,34 @@ async def test_unreadable_storage_fails_setup_and_stays(
     path = Path(hass.config.path(".storage", key))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    if not content.startswith(b"{not"):
-        hass_storage[key] = json.loads(content)
+    stored = json.loads(content) if not content.startswith(b"{not") else None
+    if isinstance(stored, dict):
+        hass_storage[key] = stored
     mock_config_entry.add_to_hass(hass)
 
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "cannot be read" in (mock_config_entry.reason or "")
     assert path.read_bytes() == content
-    assert hass_storage.get(key) == (
-        None if content.startswith(b"{not") else json.loads(content)
-    )
+    assert hass_storage.get(key) == (stored if isinstance(stored, dict) else None)
+
+
+@pytest.mark.parametrize("version", [0, 2])
+async def test_storage_of_another_version_fails_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    version: int,
+) -> None:
+    """A version Store cannot migrate is the translated error too, not a traceback."""
+    key = f"{DOMAIN}.{mock_config_entry.entry_id}"
+    hass_storage[key] = json.loads(_stored(_RECORD, version=version))
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot be read" in (mock_config_entry.reason or "")
+    assert hass_storage[key]["version"] == version
 
 
 async def test_no_public_url_is_a_repair_at_setup(

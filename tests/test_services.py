@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+import threading
 from typing import Any
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
+from phonenumbers.phonemetadata import PhoneMetadata
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
 from custom_components.callerid.const import DOMAIN
+from custom_components.callerid.phone import to_e164
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
@@ -31,6 +36,7 @@ from .conftest import (
     NUMBER,
     SEVEN_OK,
     STATUS_ID,
+    VALIDATE_URL,
     answer_validation,
     call_validate,
     callback_path,
@@ -239,6 +245,84 @@ async def test_gateway_failures(
     aioclient_mock.clear_requests()
     answer_validation(aioclient_mock, json=NEW_CODE)
     assert (await call_validate(hass, number=NUMBER))["status"] == "pending"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_concurrent_validations_ring_once(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """One request per number in flight; the others get the cooldown error at once."""
+    answer = asyncio.Event()
+    failing = True
+
+    async def gateway(*_: Any) -> AiohttpClientMockResponse:
+        await answer.wait()
+        if failing:
+            return AiohttpClientMockResponse("POST", URL(VALIDATE_URL), status=503)
+        return AiohttpClientMockResponse("POST", URL(VALIDATE_URL), json=NEW_CODE)
+
+    answer_validation(aioclient_mock, side_effect=gateway)
+    calls = [
+        asyncio.ensure_future(call_validate(hass, number="0176 12345678"))
+        for _ in range(5)
+    ]
+    await asyncio.wait(calls, timeout=0.5)
+    refused = [call for call in calls if call.done()]
+    assert len(refused) == 4
+    for call in refused:
+        assert isinstance(call.exception(), ServiceValidationError)
+        assert call.exception().translation_key == "cooldown"
+    assert len(validate_calls(aioclient_mock)) == 1
+
+    # A failed request lets the number go again at once.
+    answer.set()
+    (first,) = [call for call in calls if call not in refused]
+    with pytest.raises(HomeAssistantError):
+        await first
+    failing = False
+    assert (await call_validate(hass, number=NUMBER))["status"] == "pending"
+    assert len(validate_calls(aioclient_mock)) == 2
+
+
+async def test_phone_metadata_is_loaded_off_the_event_loop(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Phonenumbers reads each region's metadata from disk on first use: not in the loop."""
+    loaded_in: list[str] = []
+
+    def loader(region: str | int) -> None:
+        # The metadata itself stays registered; this records where it would be read.
+        loaded_in.append(threading.current_thread().name)
+
+    PhoneMetadata.load_all()  # registered, so that the loaders below need do nothing
+    monkeypatch.setattr(
+        PhoneMetadata,
+        "_region_available",
+        dict.fromkeys(PhoneMetadata._region_metadata, loader),
+    )
+    monkeypatch.setattr(
+        PhoneMetadata,
+        "_country_code_available",
+        dict.fromkeys(PhoneMetadata._country_code_metadata, loader),
+    )
+    to_e164.cache_clear()
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    answer_validation(gateway, json=NEW_CODE)
+    for number in ("0176 12345678", "+1 202 555 0143", "+33 6 12 34 56 78"):
+        await call_validate(hass, number=number)
+    client = await hass_client_no_auth()
+    path = callback_path(gateway)
+    query = SEVEN_OK | {"sender": "33 6 12 34 56 78"}
+    assert (await client.get(path.update_query(query))).status == 200
+    assert loaded_in
+    assert threading.main_thread().name not in loaded_in
 
 
 async def test_rejected_key_starts_reauth(

@@ -11,6 +11,8 @@ from pathlib import Path
 import resource
 import shutil
 import signal
+import threading
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -21,12 +23,15 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from homeassistant.components import persistent_notification
+from custom_components.callerid import journal as journal_module
+from custom_components.callerid.journal import Journal, JournalWriteError
+from homeassistant.components import persistent_notification, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
+from homeassistant.util.aiohttp import MockRequest
 from homeassistant.util.file import WriteError
 
 from .conftest import (
@@ -37,7 +42,6 @@ from .conftest import (
     Persisted,
     answer_validation,
     call_validate,
-    callback_path,
     start_validation,
 )
 
@@ -124,14 +128,48 @@ async def test_torn_last_line_is_dropped(
     assert "Dropping an incomplete last line" in caplog.text
 
 
+async def test_torn_last_line_is_cut_before_the_next_write(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    gateway: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A torn line that is all there is does not get the next change glued onto it."""
+    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
+    persisted.journal.write_text('{"number": "+4930')
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await start_validation(hass, aioclient_mock)
+    assert persisted.journal_lines() == 1
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+
 @pytest.mark.parametrize(
     "content",
     [
         b'{"number": "+4917612345678"\n{"forget": "+4917612345678"}\n',
         b'{"number": "+4917612345678", "status": "whatever"}\n',
         b"[1, 2]\n",
+        json.dumps(VALIDATED | {"number": 4917612345678}).encode() + b"\n",
+        json.dumps(VALIDATED | {"completed_at": "2026-11-27T12:01:00"}).encode()
+        + b"\n",
+        json.dumps(VALIDATED | {"token_hash": "zz"}).encode() + b"\n",
+        b'{"forget": 5}\n',
     ],
-    ids=["not JSON", "not a record", "not an object"],
+    ids=[
+        "not JSON",
+        "not a record",
+        "not an object",
+        "number not a string",
+        "naive time",
+        "bad token hash",
+        "forget not a number",
+    ],
 )
 async def test_unreadable_journal_fails_setup_and_stays(
     hass: HomeAssistant,
@@ -151,15 +189,29 @@ async def test_unreadable_journal_fails_setup_and_stays(
     assert persisted.journal.read_bytes() == content
 
 
-async def test_failed_write_is_reported_and_kept(
+async def test_journal_that_is_a_folder_fails_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A folder where the journal should be gives the translated error, not a traceback."""
+    persisted.journal.mkdir(parents=True)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "cannot be read" in (mock_config_entry.reason or "")
+    assert persisted.journal.is_dir()
+
+
+async def test_failed_write_changes_nothing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
-    hass_client_no_auth: ClientSessionGenerator,
     persisted: Persisted,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A change that cannot be written raises a translated error and goes out later."""
+    """A change that cannot be written raises a translated error and is not applied."""
     # A directory where the journal should be: every write to it fails.
     persisted.journal.mkdir(parents=True)
     answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
@@ -171,19 +223,101 @@ async def test_failed_write_is_reported_and_kept(
     # The phone rings all the same, so its code is shown.
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     assert any("123456" in n["message"] for n in notifications.values())
-    assert hass.states.get(STATUS_ID).state == "pending"
+    # Nothing was saved, so nothing changed: no number, no cooldown.
+    assert hass.states.get(ENTITY_ID) is None
+    assert init_integration.runtime_data.store.get(NUMBER) is None
 
-    # A callback that cannot be saved is not acknowledged.
-    path = callback_path(aioclient_mock)
-    client = await hass_client_no_auth()
-    assert (await client.get(path.update_query(SEVEN_OK))).status == 500
-
-    # Once the disk takes writes again, the next change carries the earlier ones.
     shutil.rmtree(persisted.journal)
-    await start_validation(hass, aioclient_mock, SECOND)
-    assert persisted.statuses() == {NUMBER: "validated", SECOND: "pending"}
+    await start_validation(hass, aioclient_mock)
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+
+async def test_failed_callback_write_is_retried(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """A callback that cannot be saved answers 500, changes nothing, and its retry lands."""
+    path = await start_validation(hass, aioclient_mock)
+    client = await hass_client_no_auth()
+
+    def disk_full(path: str, fd: int | None, data: bytes) -> int:
+        if fd is not None:
+            os.close(fd)  # as _append does when a write fails
+        raise OSError("disk full")
+
+    with patch("custom_components.callerid.journal._append", disk_full):
+        assert (await client.get(path.update_query(SEVEN_OK))).status == 500
+    assert hass.states.get(STATUS_ID).state == "pending"
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+    # seven.io's retry, once the disk takes writes again.
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert persisted.statuses() == {NUMBER: "validated"}
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     assert hass.states.get(ENTITY_ID).state == "on"
+
+
+async def test_cancelled_callback_leaves_no_half_change(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """A client that hangs up mid-write: the change is applied whole, no descriptor leaks."""
+    path = await start_validation(hass, aioclient_mock)
+    started, release = threading.Event(), threading.Event()
+    real_append = journal_module._append
+
+    def slow_append(*args: Any) -> int:
+        started.set()
+        release.wait(5)
+        return real_append(*args)
+
+    request = MockRequest(
+        b"",
+        mock_source="test",
+        query_string=path.update_query(SEVEN_OK).query_string,
+    )
+    with patch("custom_components.callerid.journal._append", slow_append):
+        task = hass.async_create_task(
+            webhook.async_handle_webhook(hass, path.parts[-1], request)  # type: ignore[arg-type]
+        )
+        await hass.async_add_executor_job(started.wait, 5)
+        task.cancel()
+        release.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await hass.async_block_till_done()
+    # Memory and disk agree.
+    assert persisted.statuses() == {NUMBER: "validated"}
+    assert hass.states.get(ENTITY_ID).state == "on"
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert _open_journals(persisted) == []
+
+
+async def test_changes_are_synced_to_disk(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """The action returns once its change is fsynced; the fold writes atomically."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    with patch("os.fsync", fsync):
+        await start_validation(hass, aioclient_mock)
+    assert os.path.realpath(persisted.journal) in synced
+    assert init_integration.runtime_data.store._store._atomic_writes
 
 
 async def test_failed_fold_keeps_journal(
@@ -296,7 +430,9 @@ async def test_write_cut_short_leaves_no_torn_line(
     )
     await hass.async_block_till_done()
     await start_validation(hass, aioclient_mock, NUMBER)
-    assert persisted.statuses() == {NUMBER: "pending", SECOND: "pending"}
+    # The change that could not be written was not applied, and is not written later.
+    assert persisted.statuses() == {NUMBER: "pending"}
+    assert init_integration.runtime_data.store.get(SECOND) is None
 
 
 async def test_concurrent_changes_fold_once(
@@ -378,3 +514,72 @@ async def test_no_fold_while_stopping(
     assert await hass.config_entries.async_reload(init_integration.entry_id)
     assert persisted.journal_lines() == 0
     assert persisted.statuses() == {SECOND: "pending"}
+
+
+async def test_entry_queued_while_the_journal_closes_is_written(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A change that arrives while a late write closes the file is written, not failed."""
+    journal = Journal(hass, str(tmp_path / "journal"))
+    await journal.async_close()  # the entry unloaded: each write closes the file after
+    applied: list[str] = []
+    late: list[asyncio.Task[None]] = []
+    close = journal._async_close
+
+    async def close_and_meanwhile_append() -> None:
+        if not late:
+            late.append(
+                hass.async_create_task(
+                    journal.async_append({"b": 2}, lambda: applied.append("b"))
+                )
+            )
+        await close()
+
+    with patch.object(journal, "_async_close", close_and_meanwhile_append):
+        await journal.async_append({"a": 1}, lambda: applied.append("a"))
+        await late[0]
+    assert applied == ["a", "b"]
+    assert await journal.async_read() == [{"a": 1}, {"b": 2}]
+
+
+async def test_cancelled_journal_write_closes_its_descriptor(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Cancelled mid-write (Home Assistant stops): the writer fails, the file is closed."""
+    path = tmp_path / "journal"
+    journal = Journal(hass, str(path))
+    started, release = threading.Event(), threading.Event()
+    real_append = journal_module._append
+
+    def slow_append(*args: Any) -> int:
+        started.set()
+        release.wait(5)
+        return real_append(*args)
+
+    with patch("custom_components.callerid.journal._append", slow_append):
+        append = hass.async_create_task(journal.async_append({"a": 1}, lambda: None))
+        await hass.async_add_executor_job(started.wait, 5)
+        assert journal._writer is not None
+        journal._writer.cancel()
+        with pytest.raises(JournalWriteError):
+            await append
+        release.set()
+        await hass.async_block_till_done()
+    await hass.async_add_executor_job(time.sleep, 0.1)  # the executor job's callback
+    await asyncio.sleep(0)
+    open_on_it = [
+        fd
+        for fd in Path("/proc/self/fd").iterdir()
+        if os.path.realpath(fd) == os.path.realpath(path)
+    ]
+    assert open_on_it == []
+
+
+async def test_journal_append_without_callback(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A writer that has nothing to apply just waits until its entry is on disk."""
+    journal = Journal(hass, str(tmp_path / "journal"))
+    await journal.async_append({"a": 1})
+    assert await journal.async_read() == [{"a": 1}]
+    await journal.async_close()

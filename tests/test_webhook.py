@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
 from typing import Any
+from unittest.mock import patch
+from urllib.parse import urlencode
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -14,8 +18,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
+from custom_components.callerid import phone, store
 from custom_components.callerid.const import DOMAIN
+from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util.aiohttp import MockRequest
 
 from .conftest import (
     API_KEY,
@@ -59,6 +67,7 @@ async def test_failed_validation(
     status = hass.states.get(STATUS_ID)
     assert status.state == "failed"
     assert status.attributes["error"] == "Wrong code"
+    await hass.async_block_till_done()
     assert [event.data["success"] for event in events] == [False]
 
 
@@ -70,6 +79,62 @@ async def test_post_callback(
     resp = await client.post(pending, data=SEVEN_OK)
     assert resp.status == 200
     assert sensor(hass)[0] == "on"
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_post_form_is_percent_decoded(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """Form values are decoded: an escaped +, colon and umlaut arrive as themselves."""
+    client = await hass_client_no_auth()
+    body = (
+        "sender=%2B4917612345678&success=0&voice=0&id="
+        "&error=Falscher+Code%3A+%C3%A4&formatted_output=%2B49+176+12345678"
+    )
+    resp = await client.post(pending, data=body.encode(), headers=FORM)
+    assert resp.status == 200
+    status = hass.states.get(STATUS_ID)
+    assert status.state == "failed"
+    assert status.attributes["error"] == "Falscher Code: ä"
+
+
+async def test_post_body_in_chunks_is_read_whole(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """A chunked body is judged by all its chunks, not the first."""
+
+    async def chunks() -> Any:
+        yield b"sender=4917612345678&"
+        await asyncio.sleep(0.05)
+        yield b"success=1&voice=1&id=12345"
+
+    client = await hass_client_no_auth()
+    resp = await client.post(pending, data=chunks(), headers=FORM)
+    assert resp.status == 200
+    assert sensor(hass)[0] == "on"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_cloudhook_delivery(
+    hass: HomeAssistant, pending: URL, caplog: pytest.LogCaptureFixture, method: str
+) -> None:
+    """Home Assistant Cloud hands the callback over as a MockRequest, GET or POST."""
+    form = urlencode(SEVEN_OK | {"sender": "+4917612345678"})
+    request = MockRequest(
+        form.encode() if method == "POST" else b"",
+        mock_source="cloud",
+        method=method,
+        headers=FORM if method == "POST" else {},
+        query_string=pending.query_string
+        if method == "POST"
+        else f"{pending.query_string}&{form}",
+    )
+    response = await webhook.async_handle_webhook(hass, WEBHOOK_ID, request)  # type: ignore[arg-type]
+    assert response.status == 200
+    assert sensor(hass)[0] == "on"
+    assert "Error processing webhook" not in caplog.text
 
 
 async def test_sender_formatting_does_not_matter(
@@ -142,6 +207,33 @@ async def test_forged_callbacks_change_nothing(
     assert sensor(hass)[0] == "on"
 
 
+async def test_refusals_do_the_same_work(
+    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """An unknown number is normalised, hashed and compared like a known one: no timing oracle."""
+    client = await hass_client_no_auth()
+    base = URL.build(path=pending.path)
+    cases = {
+        "known number, wrong token": SEVEN_OK | {"token": "B" * 43},
+        "unknown number": SEVEN_OK
+        | {"token": pending.query["token"], "sender": "4917612345679"},
+    }
+    work = {}
+    for name, params in cases.items():
+        with (
+            patch(
+                "custom_components.callerid.webhook.to_e164", wraps=phone.to_e164
+            ) as normalised,
+            patch(
+                "custom_components.callerid.store.hash_token", wraps=store.hash_token
+            ) as hashed,
+            patch("hmac.compare_digest", wraps=hmac.compare_digest) as compared,
+        ):
+            assert (await client.get(base.update_query(params))).status == 403
+        work[name] = (normalised.call_count, hashed.call_count, compared.call_count)
+    assert work == dict.fromkeys(cases, (1, 1, 1))
+
+
 async def test_repeated_parameter_is_refused(
     hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
@@ -164,30 +256,96 @@ async def test_oversized_post_body_is_refused(
 
 
 async def test_other_methods_are_not_allowed(
-    hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
-) -> None:
-    """PUT is not a way in."""
-    client = await hass_client_no_auth()
-    resp = await client.put(pending.update_query(SEVEN_OK))
-    assert resp.status == 405
-    assert hass.states.get(STATUS_ID).state == "pending"
-
-
-async def test_webhook_registered_with_entry(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PUT, DELETE or PATCH are no way in, and are refused without a warning each."""
+    client = await hass_client_no_auth()
+    caplog.clear()
+    for method in ("PUT", "DELETE", "PATCH", "PUT"):
+        resp = await client.request(method, pending.update_query(SEVEN_OK))
+        assert resp.status == 405, method
+    assert hass.states.get(STATUS_ID).state == "pending"
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_callback_while_not_loaded_is_not_acknowledged(
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """While the entry is not loaded a callback gets 503, and seven.io's retry lands later."""
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    client = await hass_client_no_auth()
+    await hass.config_entries.async_unload(entry.entry_id)
+    # Home Assistant answers a webhook without handler with 200 and does nothing.
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 503
+    assert persisted.statuses() == {NUMBER: "pending"}
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 200
+    assert sensor(hass)[0] == "on"
+    assert persisted.statuses() == {NUMBER: "validated"}
+
+
+async def test_callback_before_setup_and_after_removal(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """The webhook exists while the entry is loaded, and not after."""
+    """The webhook is the integration's from its setup on, even before the entry loads."""
+    mock_config_entry.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    # The integration is set up, the entry not (yet, or its setup failed).
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
     client = await hass_client_no_auth()
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 503
+
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 400
-    await hass.config_entries.async_unload(init_integration.entry_id)
-    # Home Assistant answers unknown webhooks with 200 and does nothing.
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    # The entry is gone: the webhook with it.
     assert (await client.get(f"/api/webhook/{WEBHOOK_ID}")).status == 200
-    assert (
-        hass.states.get(ENTITY_ID) is None
-        or hass.states.get(ENTITY_ID).state == "unavailable"
-    )
+
+
+async def test_callback_for_unreadable_storage_is_not_acknowledged(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """An entry that failed setup answers 503: nothing could be applied."""
+    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
+    persisted.journal.write_bytes(b"not json\n")
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    client = await hass_client_no_auth()
+    query = SEVEN_OK | {"token": "A" * 43}
+    assert (await client.get(f"/api/webhook/{WEBHOOK_ID}", params=query)).status == 503
+
+
+async def test_callback_that_fails_is_not_acknowledged(
+    hass: HomeAssistant,
+    pending: URL,
+    hass_client_no_auth: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An unexpected error answers 500, not Home Assistant's 200, and names no webhook."""
+    client = await hass_client_no_auth()
+    with patch(
+        "custom_components.callerid.store.NumberStore.async_complete",
+        side_effect=RuntimeError("boom"),
+    ):
+        assert (await client.get(pending.update_query(SEVEN_OK))).status == 500
+    ours = [r for r in caplog.records if r.name.startswith("custom_components")]
+    assert "Could not handle a request from seven.io" in ours[-1].getMessage()
+    assert all(WEBHOOK_ID not in r.getMessage() for r in ours)
+    assert (await client.get(pending.update_query(SEVEN_OK))).status == 200
 
 
 async def test_refusals_are_quiet_and_counted(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
@@ -20,7 +20,11 @@ from .api import (
     SevenError,
     SevenMissingScopeError,
 )
-from .call_status import async_register_call_status, async_remove_hook
+from .call_status import (
+    async_register_call_status,
+    async_remove_hook,
+    async_sync_hook,
+)
 from .calls import CallStore
 from .const import (
     CONF_BASE_URL,
@@ -37,6 +41,7 @@ from .const import (
 from .data import CallerIdConfigEntry, CallerIdData
 from .entity import number_from_device
 from .notification import async_dismiss_code, async_show_outcome
+from .phone import load_metadata
 from .services import async_setup_services
 from .store import (
     NumberRecord,
@@ -50,6 +55,7 @@ from .webhook import (
     async_clear_reachability,
     async_register_callback,
     async_setup_reachability,
+    async_unregister_webhook,
 )
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -58,6 +64,12 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions."""
+    # First: until an entry's webhooks are ours, Home Assistant answers them 200.
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        async_register_callback(hass, entry)
+        async_register_call_status(hass, entry)
+    # Off the event loop: parsing a number would otherwise read files inside it.
+    await hass.async_add_executor_job(load_metadata)
     async_setup_services(hass)
     async_setup_reachability(hass)
     return True
@@ -65,24 +77,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
     """Set up one seven.io account."""
+    # An entry added after async_setup.
+    async_register_callback(hass, entry)
+    async_register_call_status(hass, entry)
     client = SevenClient(
         async_get_clientsession(hass),
         entry.data[CONF_API_KEY],
         base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
     )
-    try:
-        await client.balance()
-    except SevenAuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="auth_failed"
-        ) from err
-    except SevenMissingScopeError:
-        pass  # The key authenticates; it only may not read the balance.
-    except SevenError as err:
-        # The callback webhook must stay up while the gateway is out of reach, or a
-        # validation completed meanwhile would be lost; the action reports the outage.
-        LOGGER.warning("seven.io could not be reached at setup: %s", err)
-
     store = NumberStore(
         hass,
         entry.entry_id,
@@ -90,25 +92,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
             minutes=entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
         ),
     )
-    try:
-        await store.async_load()
-    except StorageUnreadableError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_unreadable",
-            translation_placeholders={"path": err.path},
-        ) from err
-    entry.async_on_unload(store.async_shutdown)
     calls = CallStore(hass, entry.entry_id)
-    try:
-        await calls.async_load()
-    except StorageUnreadableError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_unreadable",
-            translation_placeholders={"path": err.path},
-        ) from err
-    entry.async_on_unload(calls.async_shutdown)
+    for stored in (store, calls):
+        try:
+            await stored.async_load()
+        except StorageUnreadableError as err:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="storage_unreadable",
+                translation_placeholders={"path": err.path},
+            ) from err
+        entry.async_on_unload(stored.async_shutdown)
     entry.runtime_data = CallerIdData(client=client, store=store, calls=calls)
 
     @callback
@@ -130,11 +124,33 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     entry.async_on_unload(store.async_listen_changes(_dismiss_used_code))
     entry.async_on_unload(store.async_listen_completed(_completed))
 
-    entry.async_on_unload(async_register_callback(hass, entry))
-    async_register_call_status(hass, entry)
     async_check_reachability(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Start-up never waits on seven.io (up to the client's timeout).
+    entry.async_create_background_task(
+        hass, _async_check_key(hass, entry, client), f"{DOMAIN} key check"
+    )
+    entry.async_create_background_task(
+        hass, async_sync_hook(hass, entry), f"{DOMAIN} voice_status hook"
+    )
     return True
+
+
+async def _async_check_key(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, client: SevenClient
+) -> None:
+    """Ask for a new key if seven.io rejects it; the entry stays loaded meanwhile."""
+    try:
+        await client.balance()
+    except SevenAuthenticationError:
+        # Callbacks of validations under way keep landing; the action says why it
+        # cannot ring until the key is replaced.
+        entry.async_start_reauth(hass)
+    except SevenMissingScopeError:
+        pass  # The key authenticates; it only may not read the balance.
+    except SevenError as err:
+        # The action reports the outage when it is used.
+        LOGGER.warning("seven.io could not be reached at setup: %s", err)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
@@ -150,6 +166,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers, calls, hook at seven.io and cloudhooks."""
+    for webhook_key in (CONF_WEBHOOK_ID, CONF_CALL_WEBHOOK_ID):
+        if webhook_key in entry.data:
+            async_unregister_webhook(hass, entry.data[webhook_key])
     await async_remove_numbers(hass, entry.entry_id)
     await CallStore(hass, entry.entry_id).async_remove()
     await async_remove_hook(hass, entry)

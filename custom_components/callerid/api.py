@@ -16,6 +16,9 @@ SENT_WITH = "HomeAssistant-callerid"
 
 CODE_INVALID_KEY = "900"
 CODE_MISSING_SCOPE = "902"
+# seven.io's error codes; where a number is a valid answer (the balance), only these
+# are read as errors.
+ERROR_CODES = frozenset({"500", "600", "700", "900", "901", "902", "903"})
 
 _ERROR_CODE = re.compile(r"\d{3}")
 _VALIDATION_CODE = re.compile(r"\d{4,10}")
@@ -109,7 +112,7 @@ class SevenClient:
 
     async def balance(self) -> Balance:
         """Return the account balance; this also proves that the key works."""
-        data = await self._request("GET", "balance")
+        data = await self._request("GET", "balance", number_ok=True)
         if isinstance(data, bool) or not isinstance(data, (int, float, dict)):
             raise SevenApiError("unexpected_response")
         if not isinstance(data, dict):
@@ -140,6 +143,9 @@ class SevenClient:
             if not isinstance(code, str) or not _VALIDATION_CODE.fullmatch(code):
                 raise SevenApiError("unexpected_response")
             return ValidationStarted(code=code)
+        if "id" not in data and "voice" not in data:
+            # Neither a code nor what an already validated number comes with.
+            raise SevenApiError("unexpected_response")
         caller_id = data.get("id")
         return AlreadyValidated(
             caller_id=caller_id
@@ -150,7 +156,12 @@ class SevenClient:
         )
 
     async def _request(
-        self, method: str, endpoint: str, *, form: dict[str, str] | None = None
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        form: dict[str, str] | None = None,
+        number_ok: bool = False,
     ) -> Any:
         """Send one request and return the decoded JSON, raising the client's errors."""
         headers = {
@@ -180,10 +191,13 @@ class SevenClient:
             data = json.loads(body)
         except ValueError:
             data = body.strip()
-        # Gateway errors arrive with HTTP 200 and a body that is only a code.
+        # Gateway errors arrive with HTTP 200 and a body that is only a code. Where a
+        # number is a valid answer, a bare integer is an error only if it is a known code.
         if isinstance(data, (str, int)) and not isinstance(data, bool):
             text = str(data).strip()
-            if _ERROR_CODE.fullmatch(text):
+            if _ERROR_CODE.fullmatch(text) and (
+                not number_ok or isinstance(data, str) or text in ERROR_CODES
+            ):
                 raise _error_for_code(text)
             if isinstance(data, str):
                 raise SevenApiError("unexpected_response")

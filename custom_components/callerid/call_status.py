@@ -41,7 +41,7 @@ from .const import (
 )
 from .data import CallerIdConfigEntry
 from .store import StorageWriteError
-from .webhook import async_cloudhook_url, note_refusal
+from .webhook import async_cloudhook_url, async_own_webhook
 
 # A voice_status event is a few hundred bytes.
 MAX_EVENT_SIZE = 8192
@@ -77,35 +77,20 @@ EVENT_SCHEMA = probatio.Schema(
 
 @callback
 def async_register_call_status(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
-    """Receive the entry's voice_status events until it unloads; make sure of the hook."""
+    """Own the entry's voice_status webhook from now until the entry is removed."""
     if CONF_CALL_WEBHOOK_ID not in entry.data:
         hass.config_entries.async_update_entry(
             entry,
             data={**entry.data, CONF_CALL_WEBHOOK_ID: webhook.async_generate_id()},
         )
-    webhook_id = entry.data[CONF_CALL_WEBHOOK_ID]
-
-    async def handle(
-        hass: HomeAssistant, webhook_id: str, request: web.Request
-    ) -> web.Response:
-        status = await _async_handle_event(hass, entry, request)
-        if status.is_client_error:
-            note_refusal(entry)
-        return web.Response(status=status)
-
-    webhook.async_register(
+    async_own_webhook(
         hass,
-        DOMAIN,
-        f"{entry.title} calls",
-        webhook_id,
-        handle,
-        local_only=False,
-        allowed_methods=("POST",),
-    )
-    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
-    # Setup does not wait on seven.io.
-    entry.async_create_background_task(
-        hass, async_sync_hook(hass, entry), f"{DOMAIN} voice_status hook"
+        entry,
+        entry.data[CONF_CALL_WEBHOOK_ID],
+        name=f"{entry.title} calls",
+        handler=_async_handle_event,
+        # seven.io posts the events as JSON.
+        methods=("POST",),
     )
 
 

@@ -6,6 +6,7 @@ told; the journal is folded into a storage file of its own when the entry loads.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER, STORAGE_VERSION
 from .journal import Journal, JournalUnreadableError, JournalWriteError
-from .store import StorageUnreadableError, StorageWriteError
+from .store import StorageUnreadableError, StorageWriteError, async_read_storage
 
 # seven.io reports a call's end at once; one not reported within a day never will be.
 CALL_MEMORY = timedelta(days=1)
@@ -81,7 +82,12 @@ class CallStore:
         """Prepare; call async_load before use."""
         self._hass = hass
         self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.calls", private=True
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry_id}.calls",
+            private=True,
+            # Replaced whole once synced: a crash leaves the old file or the new one.
+            atomic_writes=True,
         )
         self._journal = Journal(hass, f"{self._store.path}.journal")
         self._calls: dict[str, PlacedCall] = {}
@@ -92,7 +98,7 @@ class CallStore:
 
     async def async_load(self) -> None:
         """Read the calls; refuse (and leave the files alone) if they cannot be read."""
-        data = await self._store.async_load() or {}
+        data = await async_read_storage(self._hass, self._store) or {}
         try:
             entries = await self._journal.async_read()
         except JournalUnreadableError as err:
@@ -139,14 +145,14 @@ class CallStore:
         """Keep a call that was just placed; raise StorageWriteError if not on disk.
 
         The phone rings either way, so the call is known from now on even if it could
-        not be written (the journal writes it with the next change).
+        not be written; it is forgotten at the next restart then.
         """
         self._forget_old()
         try:
             await self._async_write(call)
-        finally:
-            self._keep(call)
-            self._tell(call)
+        except StorageWriteError:
+            self._apply(call)
+            raise
 
     async def async_end(
         self, call_id: str, foreign_id: str | None, outcome: CallOutcome
@@ -164,12 +170,20 @@ class CallStore:
         ended = replace(call, outcome=outcome)
         self._ending.add(call_id)
         try:
-            await self._async_write(ended)
+            # A client hanging up does not cut the change short: it is applied once
+            # on disk, or not at all.
+            await asyncio.shield(
+                self._hass.async_create_task(
+                    self._async_write(ended), f"{DOMAIN} call ended", eager_start=True
+                )
+            )
         finally:
             self._ending.discard(call_id)
-        self._keep(ended)
-        self._tell(ended)
         return ended
+
+    def _apply(self, call: PlacedCall) -> None:
+        self._keep(call)
+        self._tell(call)
 
     def _keep(self, call: PlacedCall) -> None:
         self._calls[call.call_id] = call
@@ -191,8 +205,11 @@ class CallStore:
             del self._calls[call_id]
 
     async def _async_write(self, call: PlacedCall) -> None:
+        """Write `call`, then apply it (in memory, to the listeners)."""
         try:
-            await self._journal.async_append(_call_to_storage(call))
+            await self._journal.async_append(
+                _call_to_storage(call), lambda: self._apply(call)
+            )
         except JournalWriteError as err:
             LOGGER.error("Could not write %s: %s", err, err.__cause__)
             raise StorageWriteError(self._journal.path) from err

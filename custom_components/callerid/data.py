@@ -28,6 +28,8 @@ class CallerIdData:
     store: NumberStore
     calls: CallStore
     refusals: RefusalLog = field(default_factory=RefusalLog)
+    # Numbers with a validation request to seven.io under way.
+    ringing: set[str] = field(default_factory=set)
     # Calls being placed right now, counted against the hourly limit.
     calls_in_flight: int = 0
     # Whether seven.io has a voice_status hook to this entry: calls report how they end.

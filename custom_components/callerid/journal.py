@@ -18,11 +18,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
 from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
 
-from .const import LOGGER
+from .const import DOMAIN, LOGGER
 
 
 class JournalWriteError(Exception):
-    """Appending to the journal failed; the change is kept for the next write."""
+    """Appending to the journal failed; nothing of the change is on disk."""
 
 
 class JournalUnreadableError(Exception):
@@ -30,17 +30,18 @@ class JournalUnreadableError(Exception):
 
 
 class Journal:
-    """Appends entries to one file; writers that arrive meanwhile share one write."""
+    """Appends entries to one file; entries queued while a write is under way share the next."""
 
     def __init__(self, hass: HomeAssistant, path: str) -> None:
         """Prepare; nothing is read or written yet."""
         self._hass = hass
         self.path = path
+        # One disk operation at a time: a write, a fold, a close or a removal.
         self._lock = asyncio.Lock()
-        self._queued: list[bytes] = []
-        # Entries are numbered as they are queued; a write records the last one it covered.
-        self._queued_count = 0
-        self._written_count = 0
+        self._queued: list[tuple[bytes, Callable[[], None] | None]] = []
+        # Settled when the queued entries are on disk, or could not be written.
+        self._batch = self._new_batch()
+        self._writer: asyncio.Task[None] | None = None
         self.lines = 0
         # Open from the first write until the journal is folded, removed or closed.
         self._fd: int | None = None
@@ -52,31 +53,83 @@ class Journal:
         self.lines = len(entries)
         return entries
 
-    async def async_append(self, entry: Any) -> None:
-        """Return once `entry` is on disk; raise JournalWriteError if it could not be written."""
-        self._queued.append(json_bytes(entry) + b"\n")
-        self._queued_count += 1
-        mine = self._queued_count
-        async with self._lock:
-            if self._written_count >= mine:
-                return  # a write that started after ours was queued covered it
-            # Let entries queued in the same turn of the loop join this write.
-            await asyncio.sleep(0)
-            lines, self._queued = self._queued, []
-            covered = self._queued_count
-            fd, self._fd = self._fd, None
+    async def async_append(
+        self, entry: Any, on_written: Callable[[], None] | None = None
+    ) -> None:
+        """Return once `entry` is on disk and `on_written` (if any) has run.
+
+        `on_written` runs as soon as the write lands, before anything else can look at
+        the journal (a fold, say). If the entry cannot be written, none of it stays on
+        disk, `on_written` is not called and JournalWriteError is raised. A caller that
+        is cancelled does not take the write with it.
+        """
+        self._queued.append((json_bytes(entry) + b"\n", on_written))
+        batch = self._batch
+        if self._writer is None:
+            # Starts with the next turn of the loop: entries queued meanwhile join it.
+            self._writer = self._hass.async_create_task(
+                self._async_write_queued(), f"{DOMAIN} journal write", eager_start=False
+            )
+        await asyncio.shield(batch)
+
+    async def _async_write_queued(self) -> None:
+        try:
+            async with self._lock:
+                while self._queued:
+                    queued, self._queued = self._queued, []
+                    batch, self._batch = self._batch, self._new_batch()
+                    await self._async_write(queued, batch)
+                    if not self._keep_open and not self._queued:
+                        # A late write after the entry unloaded. Entries queued while
+                        # the file closes are written by the next turn of this loop.
+                        await self._async_close()
+        except asyncio.CancelledError:
+            if self._queued:
+                # Home Assistant stops: these were never written.
+                self._queued = []
+                self._batch.set_exception(JournalWriteError(self.path))
+                self._batch = self._new_batch()
+            raise
+        finally:
+            self._writer = None
+
+    def _new_batch(self) -> asyncio.Future[None]:
+        batch: asyncio.Future[None] = self._hass.loop.create_future()
+        # Retrieved here too, for when every caller of the batch went away.
+        batch.add_done_callback(_retrieve)
+        return batch
+
+    async def _async_write(
+        self,
+        queued: list[tuple[bytes, Callable[[], None] | None]],
+        batch: asyncio.Future[None],
+    ) -> None:
+        future = self._hass.async_add_executor_job(
+            _append, self.path, self._fd, b"".join(line for line, _ in queued)
+        )
+        # _append hands the descriptor back, or closes it when it fails.
+        self._fd = None
+        try:
+            self._fd = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The write runs to its end in the executor; its descriptor is closed then.
+            future.add_done_callback(_close_descriptor)
+            batch.set_exception(JournalWriteError(self.path))
+            raise
+        except OSError as err:
+            error = JournalWriteError(self.path)
+            error.__cause__ = err
+            batch.set_exception(error)
+            return
+        self.lines += len(queued)
+        for _, on_written in queued:
+            if on_written is None:
+                continue
             try:
-                self._fd = await self._hass.async_add_executor_job(
-                    _append, self.path, fd, b"".join(lines)
-                )
-            except OSError as err:
-                # Nothing of this write stays on disk; the lines go out with the next one.
-                self._queued[:0] = lines
-                raise JournalWriteError(self.path) from err
-            self._written_count = covered
-            self.lines += len(lines)
-            if not self._keep_open:
-                await self._async_close()  # a late write after the entry unloaded
+                on_written()
+            except Exception:  # noqa: BLE001 - the entry is written; the others too
+                LOGGER.exception("Error applying a change written to %s", self.path)
+        batch.set_result(None)
 
     async def async_fold(
         self,
@@ -123,14 +176,28 @@ class Journal:
         self.lines = 0
 
 
+def _retrieve(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _close_descriptor(future: asyncio.Future[int]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        with contextlib.suppress(OSError):
+            os.close(future.result())
+
+
 def _read(path: str) -> list[Any]:
     try:
         content = Path(path).read_bytes()
     except FileNotFoundError:
         return []
+    except OSError as err:
+        raise JournalUnreadableError(path) from err
     lines = content.split(b"\n")
     # A last line without its newline was being written when the process stopped;
-    # nobody was told of that change, so it is dropped.
+    # nobody was told of that change, so it is dropped (and cut off before the next
+    # write, see _append).
     if torn := lines.pop():
         LOGGER.warning(
             "Dropping an incomplete last line (%d bytes) of %s", len(torn), path
@@ -142,10 +209,19 @@ def _read(path: str) -> list[Any]:
 
 
 def _append(path: str, fd: int | None, data: bytes) -> int:
-    """Append `data` to the file open as `fd` (opened if None); return the descriptor."""
+    """Append `data` to the file open as `fd` (opened if None) and sync it; return the descriptor."""
     if fd is None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        folder = Path(path).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        created = not Path(path).exists()
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            _cut_torn_tail(fd)
+            if created:
+                _sync_folder(folder)
+        except OSError:
+            os.close(fd)
+            raise
     try:
         size = os.fstat(fd).st_size
     except OSError:
@@ -155,6 +231,8 @@ def _append(path: str, fd: int | None, data: bytes) -> int:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        # On disk, not only in the page cache, before anyone is told.
+        os.fsync(fd)
     except OSError:
         # Leave no torn line behind: the next write reopens and appends whole lines.
         with contextlib.suppress(OSError):
@@ -162,6 +240,31 @@ def _append(path: str, fd: int | None, data: bytes) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Cut a last line without its newline, so the next line is not glued onto it."""
+    size = end = os.fstat(fd).st_size
+    keep = 0
+    while end > 0:
+        start = max(0, end - 4096)
+        chunk = os.pread(fd, end - start, start)
+        if (newline := chunk.rfind(b"\n")) >= 0:
+            keep = start + newline + 1
+            break
+        end = start
+    if keep < size:
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new file's name durable, not only its content."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove(path: str) -> None:

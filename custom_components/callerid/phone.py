@@ -5,6 +5,12 @@ from __future__ import annotations
 import functools
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
+
+
+def load_metadata() -> None:
+    """Read every region's metadata (about 1 MB): phonenumbers would read each from disk on first use."""
+    PhoneMetadata.load_all()
 
 
 # Automations tend to validate the same few numbers again and again.

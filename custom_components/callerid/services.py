@@ -57,7 +57,7 @@ from .const import (
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
 from .phone import mask_number, to_e164
-from .store import NumberRecord, StorageWriteError
+from .store import StorageWriteError
 from .webhook import async_callback_url
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
@@ -115,8 +115,21 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entry = _entry_for_call(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     number = _to_e164(hass, call.data[ATTR_NUMBER])
+    _check_cooldown(entry, number)
+    # Held until seven.io answered and the outcome is stored: one call per number at a time.
+    ringing = entry.runtime_data.ringing
+    ringing.add(number)
+    try:
+        return await _async_ring(hass, entry, number)
+    finally:
+        ringing.discard(number)
+
+
+async def _async_ring(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, number: str
+) -> ServiceResponse:
+    """Ask seven.io to call `number`; store and show what it answers."""
     store = entry.runtime_data.store
-    _check_cooldown(entry, store.get(number))
     token = secrets.token_urlsafe(32)
     callback = await async_callback_url(hass, entry, token)
 
@@ -143,13 +156,17 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
         code = result.code
         try:
             record = await store.async_start(number, token)
-        finally:
-            # The phone rings either way: whoever answers needs the code, even when
-            # the pending state could not be saved (that error is raised on).
-            if (pending := store.get(number)) is not None:
+        except StorageWriteError as err:
+            # The phone rings either way: whoever answers needs the code, even though
+            # the validation could not be saved (that error is raised on).
+            if err.record is not None:
                 await async_show_code(
-                    hass, entry, pending, code, callback_reachable=callback.reachable
+                    hass, entry, err.record, code, callback_reachable=callback.reachable
                 )
+            raise
+        await async_show_code(
+            hass, entry, record, code, callback_reachable=callback.reachable
+        )
         LOGGER.debug("Validation of %s started", mask_number(number))
     response: dict[str, Any] = {
         "number": number,
@@ -182,18 +199,24 @@ def _describe_gateway_error(err: SevenError, number: str) -> tuple[str, dict[str
             return "cannot_connect", {}
 
 
-def _check_cooldown(entry: CallerIdConfigEntry, record: NumberRecord | None) -> None:
+def _check_cooldown(entry: CallerIdConfigEntry, number: str) -> None:
     """Refuse to ring a number again while its last call is young; each call rings a phone."""
-    if record is None or record.status is not ValidationStatus.PENDING:
-        return
     cooldown = timedelta(seconds=entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
-    wait = record.requested_at + cooldown - dt_util.utcnow()
+    if number in entry.runtime_data.ringing:
+        # A request for it is under way: its cooldown starts once seven.io answers.
+        wait = max(cooldown, timedelta(seconds=1))
+    else:
+        record = entry.runtime_data.store.get(number)
+        if record is None or record.status is not ValidationStatus.PENDING:
+            return
+        wait = record.requested_at + cooldown - dt_util.utcnow()
     if wait > timedelta(0):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="cooldown",
             translation_placeholders={
-                "number": mask_number(record.number),
+                # Home Assistant logs the message of a failed action: masked.
+                "number": mask_number(number),
                 "seconds": str(math.ceil(wait.total_seconds())),
             },
         )

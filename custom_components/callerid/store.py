@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import hashlib
 import hmac
+from pathlib import Path
+import re
 import secrets
-from typing import Any, NotRequired, TypedDict
+from typing import Final, NotRequired, TypedDict
+
+from phonenumbers import NumberParseException
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -78,6 +83,14 @@ class _StoredData(TypedDict):
     mark: NotRequired[str]
 
 
+@dataclass(slots=True)
+class _NumberLock:
+    """Lets one change of a number run at a time; dropped when nobody waits."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 class StorageUnreadableError(Exception):
     """The entry's storage file exists but cannot be read; it is left as it is."""
 
@@ -88,15 +101,20 @@ class StorageUnreadableError(Exception):
 
 
 class StorageWriteError(HomeAssistantError):
-    """A change could not be written; it is kept and goes out with the next write."""
+    """A change could not be written; it was not applied either."""
 
-    def __init__(self, path: str) -> None:
-        """Name the file."""
+    def __init__(self, path: str, record: NumberRecord | None = None) -> None:
+        """Name the file; keep the record that was not saved, if it was one."""
+        self.record = record
         super().__init__(
             translation_domain=DOMAIN,
             translation_key="storage_write_failed",
             translation_placeholders={"path": path},
         )
+
+
+# Compared against when there is no token to compare against; matches no token.
+_NO_TOKEN_HASH: Final = "-" * 64
 
 
 def hash_token(token: str) -> str:
@@ -113,6 +131,9 @@ def _storage(hass: HomeAssistant, entry_id: str) -> tuple[Store[_StoredData], Jo
         STORAGE_VERSION,
         f"{DOMAIN}.{entry_id}",
         private=True,
+        # Written to a new file that replaces the old one once synced to disk: a
+        # crash leaves one or the other, never half of each.
+        atomic_writes=True,
         # A snapshot of every number: encoded off the event loop.
         serialize_in_event_loop=False,
     )
@@ -138,28 +159,26 @@ class NumberStore:
         self._completed_listeners: list[RecordListener] = []
         self._listeners: dict[str, list[RecordListener]] = {}
         self._expiry_timers: dict[str, CALLBACK_TYPE] = {}
+        self._locks: dict[str, _NumberLock] = {}
 
     async def async_load(self) -> None:
         """Read the stored numbers; refuse (and leave the file alone) if it cannot be read."""
         path = self._store.path
-        # Home Assistant would move an undecodable file aside and start empty, which
-        # loses every pending validation; refuse to start instead and leave it be.
-        await self._hass.async_add_executor_job(_check_readable, path)
-        data = await self._store.async_load()
+        data = await async_read_storage(self._hass, self._store)
         try:
             entries = await self._journal.async_read()
         except JournalUnreadableError as err:
             raise StorageUnreadableError(self._journal.path) from err
         try:
-            for item in data["numbers"] if data is not None else ():
+            for item in _typed(data["numbers"], list) if data is not None else ():
                 record = _record_from_storage(item)
                 self._records[record.number] = record
         except (KeyError, TypeError, ValueError) as err:
             raise StorageUnreadableError(path) from err
         try:
             for entry in entries:
-                if "forget" in entry:
-                    self._records.pop(entry["forget"], None)
+                if isinstance(entry, dict) and "forget" in entry:
+                    self._records.pop(_typed(entry["forget"], str), None)
                 else:
                     record = _record_from_storage(entry)
                     self._records[record.number] = record
@@ -228,9 +247,12 @@ class NumberStore:
             completed_at=known.completed_at if known is not None else None,
             token_hash=hash_token(token),
         )
-        self._put(record)
-        self._schedule_expiry(record)
-        await self._async_persist(record)
+
+        def apply() -> None:
+            self._put(record)
+            self._schedule_expiry(record)
+
+        await self._async_change(number, lambda: self._async_write(record, apply))
         return record
 
     async def async_set_validated(
@@ -247,55 +269,100 @@ class NumberStore:
             voice=voice,
             caller_id=caller_id,
         )
-        self._put(record)
-        await self._async_persist(record)
+        await self._async_change(
+            number, lambda: self._async_write(record, lambda: self._put(record))
+        )
         return record
 
     async def async_complete(
         self, number: str, token: str, result: CallbackResult
     ) -> NumberRecord | None:
         """Apply a callback if `token` opens the live pending validation of `number`; else None."""
-        record = self._records.get(number)
-        if (
-            record is None
-            or record.status is not ValidationStatus.PENDING
-            or record.token_hash is None
-            or not hmac.compare_digest(record.token_hash, hash_token(token))
-            or dt_util.utcnow() >= record.requested_at + self._code_lifetime
-        ):
-            return None
-        record = replace(
-            record,
-            status=ValidationStatus.VALIDATED
-            if result.success
-            else ValidationStatus.FAILED,
-            completed_at=dt_util.utcnow(),
-            voice=result.voice,
-            caller_id=result.caller_id,
-            error=result.error,
-            token_hash=None,
-        )
-        self._put(record)
-        await self._async_persist(record)
-        LOGGER.debug(
-            "Validation of %s completed: %s", mask_number(number), record.status
-        )
-        self._notify_completed(record)
-        return record
+
+        async def complete() -> NumberRecord | None:
+            record = self._records.get(number)
+            # Hashed and compared in every case: a refusal takes as long whichever
+            # way it is wrong.
+            hashed = hash_token(token)
+            expected = record.token_hash if record is not None else None
+            matches = hmac.compare_digest(expected or _NO_TOKEN_HASH, hashed)
+            if (
+                record is None
+                or record.status is not ValidationStatus.PENDING
+                or expected is None
+                or not matches
+                or dt_util.utcnow() >= record.requested_at + self._code_lifetime
+            ):
+                return None
+            completed = replace(
+                record,
+                status=ValidationStatus.VALIDATED
+                if result.success
+                else ValidationStatus.FAILED,
+                completed_at=dt_util.utcnow(),
+                voice=result.voice,
+                caller_id=result.caller_id,
+                error=result.error,
+                token_hash=None,
+            )
+            await self._async_write(completed, lambda: self._put(completed))
+            LOGGER.debug(
+                "Validation of %s completed: %s", mask_number(number), completed.status
+            )
+            self._notify_completed(completed)
+            return completed
+
+        return await self._async_change(number, complete)
 
     async def async_forget(self, number: str) -> None:
         """Drop a number and any validation it has pending."""
-        if self._records.pop(number, None) is not None:
-            self._listeners.pop(number, None)
-            self._cancel_expiry(number)
-            await self._async_write({"forget": number})
+
+        def apply() -> None:
+            if self._records.pop(number, None) is not None:
+                self._listeners.pop(number, None)
+                self._cancel_expiry(number)
+
+        async def forget() -> None:
+            if number in self._records:
+                await self._async_write({"forget": number}, apply)
+
+        await self._async_change(number, forget)
+
+    async def _async_change[T](
+        self, number: str, change: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run one change of `number`: after any other change of it, and to its end.
+
+        A caller that is cancelled (a client hanging up) does not cut the change short:
+        it is applied whole, or not at all when it cannot be written.
+        """
+        return await asyncio.shield(
+            self._hass.async_create_task(
+                self._async_locked(number, change), f"{DOMAIN} change", eager_start=True
+            )
+        )
+
+    async def _async_locked[T](
+        self, number: str, change: Callable[[], Awaitable[T]]
+    ) -> T:
+        lock = self._locks.get(number)
+        if lock is None:
+            lock = self._locks[number] = _NumberLock()
+        lock.users += 1
+        try:
+            async with lock.lock:
+                return await change()
+        finally:
+            lock.users -= 1
+            if not lock.users:
+                del self._locks[number]
 
     def _formatted(self, number: str) -> str:
         known = self._records.get(number)
         return known.formatted if known is not None else format_number(number)
 
     def _put(self, record: NumberRecord) -> None:
-        """Keep `record` and tell the listeners; the caller saves."""
+        """Keep `record` and tell the listeners; only once it is on disk."""
         is_new = record.number not in self._records
         self._records[record.number] = record
         if record.status is not ValidationStatus.PENDING:
@@ -314,56 +381,69 @@ class NumberStore:
         self._cancel_expiry(record.number)
         expires_at = record.requested_at + self._code_lifetime
         if expires_at <= dt_util.utcnow():
-            self._expire(record)
+            self._put(self._expired(record))
             return True
 
         @callback
         def _expire_later(_: datetime) -> None:
             self._expiry_timers.pop(record.number, None)
-            if self._records.get(record.number) is record:
-                self._hass.async_create_task(
-                    self._async_persist_expiry(self._expire(record)),
-                    f"{DOMAIN} save after expiry",
-                )
+            self._hass.async_create_task(
+                self._async_expire(record), f"{DOMAIN} save after expiry"
+            )
 
         self._expiry_timers[record.number] = async_track_point_in_utc_time(
             self._hass, _expire_later, expires_at
         )
         return False
 
-    def _expire(self, record: NumberRecord) -> NumberRecord:
+    async def _async_expire(self, record: NumberRecord) -> None:
+        expired = self._expired(record)
+
+        async def expire() -> None:
+            if self._records.get(record.number) is not record:
+                return  # changed meanwhile
+            try:
+                await self._async_write(expired, lambda: self._put(expired))
+            except StorageWriteError:
+                # Expiry follows from the time alone and is applied again at the next
+                # load, so it need not wait for the disk.
+                self._put(expired)
+            self._notify_completed(expired)
+
+        await self._async_change(record.number, expire)
+
+    def _expired(self, record: NumberRecord) -> NumberRecord:
         LOGGER.debug("Validation code for %s expired", mask_number(record.number))
-        expired = replace(
+        return replace(
             record,
             status=ValidationStatus.EXPIRED,
             completed_at=record.requested_at + self._code_lifetime,
             token_hash=None,
         )
-        self._put(expired)
-        return expired
 
     def _cancel_expiry(self, number: str) -> None:
         if (cancel := self._expiry_timers.pop(number, None)) is not None:
             cancel()
 
-    async def _async_persist_expiry(self, record: NumberRecord) -> None:
-        await self._async_persist(record)
-        self._notify_completed(record)
-
     def _notify_completed(self, record: NumberRecord) -> None:
         for listener in list(self._completed_listeners):
             listener(record)
 
-    async def _async_persist(self, record: NumberRecord) -> None:
-        await self._async_write(_record_to_storage(record))
-
-    async def _async_write(self, entry: Any) -> None:
-        """Return once `entry` is on disk; fold the journal when it has grown too long."""
+    async def _async_write(
+        self, change: NumberRecord | dict[str, str], apply: Callable[[], None]
+    ) -> None:
+        """Write `change`, then `apply` it; fold the journal when it has grown too long."""
+        entry = (
+            _record_to_storage(change) if isinstance(change, NumberRecord) else change
+        )
         try:
-            await self._journal.async_append(entry)
+            await self._journal.async_append(entry, apply)
         except JournalWriteError as err:
             LOGGER.error("Could not write %s: %s", err, err.__cause__)
-            raise StorageWriteError(self._journal.path) from err
+            raise StorageWriteError(
+                self._journal.path,
+                change if isinstance(change, NumberRecord) else None,
+            ) from err
         # Folding costs a snapshot of every number; once per as many changes keeps
         # the cost of a change constant and the journal no longer than the snapshot.
         # Not while Home Assistant stops: Store then holds writes back until its final
@@ -395,12 +475,36 @@ async def async_remove_numbers(hass: HomeAssistant, entry_id: str) -> None:
     await journal.async_remove()
 
 
-def _check_readable(path: str) -> None:
-    """Raise StorageUnreadableError if the file exists and is not JSON."""
+async def async_read_storage[T: Mapping[str, object]](
+    hass: HomeAssistant, store: Store[T]
+) -> T | None:
+    """Return what `store` holds; raise StorageUnreadableError if it cannot be read.
+
+    Home Assistant would move an undecodable file aside and start empty, which loses
+    what it held; setup is refused instead, and the file left as it is.
+    """
+    await hass.async_add_executor_job(_check_readable, store.path)
     try:
-        json_util.load_json(path)
+        return await store.async_load()
+    except (HomeAssistantError, NotImplementedError, LookupError, TypeError) as err:
+        # Another version (Store cannot migrate it) or a shape it cannot take.
+        raise StorageUnreadableError(store.path) from err
+
+
+def _check_readable(path: str) -> None:
+    """Raise StorageUnreadableError if the file exists and is not one of ours."""
+    try:
+        data = json_util.load_json(path, default=None)
     except HomeAssistantError as err:
         raise StorageUnreadableError(path) from err
+    if data is None and not Path(path).exists():
+        return
+    if not (
+        isinstance(data, dict)
+        and data.get("version") == STORAGE_VERSION
+        and isinstance(data.get("data"), dict)
+    ):
+        raise StorageUnreadableError(path)
 
 
 def _record_to_storage(record: NumberRecord) -> _StoredRecord:
@@ -418,15 +522,50 @@ def _record_to_storage(record: NumberRecord) -> _StoredRecord:
 
 
 def _record_from_storage(stored: _StoredRecord) -> NumberRecord:
-    completed_at = stored["completed_at"]
+    """Read a record; raise ValueError, TypeError or KeyError on anything we never write."""
+    number = _typed(stored["number"], str)
+    if not _E164.fullmatch(number):
+        raise ValueError("number")
+    if (formatted := stored.get("formatted", _ABSENT)) is _ABSENT:
+        try:
+            formatted = format_number(number)
+        except NumberParseException as err:
+            raise ValueError("number") from err
+    token_hash = _optional(stored["token_hash"], str)
+    if token_hash is not None and not _TOKEN_HASH.fullmatch(token_hash):
+        raise ValueError("token_hash")
+    completed_at = _optional(stored["completed_at"], str)
     return NumberRecord(
-        number=stored["number"],
-        formatted=stored.get("formatted") or format_number(stored["number"]),
+        number=number,
+        formatted=_typed(formatted, str),
         status=ValidationStatus(stored["status"]),
-        requested_at=datetime.fromisoformat(stored["requested_at"]),
-        completed_at=datetime.fromisoformat(completed_at) if completed_at else None,
-        voice=stored["voice"],
-        caller_id=stored["caller_id"],
-        error=stored["error"],
-        token_hash=stored["token_hash"],
+        requested_at=_aware(_typed(stored["requested_at"], str)),
+        completed_at=_aware(completed_at) if completed_at else None,
+        voice=_optional(stored["voice"], bool),
+        caller_id=_optional(stored["caller_id"], int),
+        error=_optional(stored["error"], str),
+        token_hash=token_hash,
     )
+
+
+_ABSENT: Final = object()
+_E164: Final = re.compile(r"\+[1-9][0-9]{3,15}", re.ASCII)
+_TOKEN_HASH: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+
+def _typed[T](value: object, kind: type[T]) -> T:
+    # bool is an int to Python, not to us.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(kind.__name__)
+    return value
+
+
+def _optional[T](value: object, kind: type[T]) -> T | None:
+    return None if value is None else _typed(value, kind)
+
+
+def _aware(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("time without zone")
+    return moment

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 import re
-from typing import Any
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 import probatio
 from yarl import URL
 
 from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CALLBACK_TOKEN_PARAM,
@@ -33,6 +37,10 @@ from .phone import to_e164
 from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+_ROUTED_METHODS: Final = ("GET", "POST", "PUT")
+# The webhook ids the integration has registered, one per config entry.
+_OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 
 
 def _bounded(pattern: str) -> probatio.Match:
@@ -62,17 +70,51 @@ class CallbackUrl:
     reachable: bool
 
 
+type EntryRequestHandler = Callable[
+    [HomeAssistant, CallerIdConfigEntry, web.Request], Awaitable[HTTPStatus]
+]
+
+
 @callback
-def async_register_callback(
-    hass: HomeAssistant, entry: CallerIdConfigEntry
-) -> CALLBACK_TYPE:
-    """Register the entry's callback webhook and return how to unregister it."""
-    webhook_id = entry.data[CONF_WEBHOOK_ID]
+def async_own_webhook(
+    hass: HomeAssistant,
+    entry: CallerIdConfigEntry,
+    webhook_id: str,
+    *,
+    name: str,
+    handler: EntryRequestHandler,
+    methods: tuple[str, ...],
+) -> None:
+    """Own one of the entry's webhooks from now until the entry is removed.
+
+    Home Assistant answers 200 to a webhook nobody handles, which seven.io would take
+    as delivered: so the webhook is held while the entry is not loaded too (start-up,
+    reload, failed setup), and answers 503 until `handler` can apply what comes.
+    """
+    owned = hass.data.setdefault(_OWNED_WEBHOOKS, set())
+    if webhook_id in owned:
+        return
+    entry_id = entry.entry_id
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        status = await _async_handle_callback(hass, entry, request)
+        if request.method not in methods:
+            # Taken in and refused here: Home Assistant would log a warning naming the
+            # webhook for each one.
+            return web.Response(status=HTTPStatus.METHOD_NOT_ALLOWED)
+        entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
+            entry_id
+        )
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        try:
+            status = await handler(hass, entry, request)
+        except Exception:  # noqa: BLE001 - any failure must not read as delivered
+            # Home Assistant would answer 200 (and log the webhook id): seven.io
+            # must not take what was not applied as delivered.
+            LOGGER.exception("Could not handle a request from seven.io")
+            return web.Response(status=HTTPStatus.INTERNAL_SERVER_ERROR)
         if status.is_client_error:
             note_refusal(entry)
         return web.Response(status=status)
@@ -80,13 +122,36 @@ def async_register_callback(
     webhook.async_register(
         hass,
         DOMAIN,
-        entry.title,
+        name,
         webhook_id,
         handle,
         local_only=False,
-        allowed_methods=("GET", "POST"),
+        # Every method Home Assistant's webhook view routes (HEAD it answers itself);
+        # others never reach it and get aiohttp's quiet 405.
+        allowed_methods=_ROUTED_METHODS,
     )
-    return lambda: webhook.async_unregister(hass, webhook_id)
+    owned.add(webhook_id)
+
+
+@callback
+def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
+    """Own the entry's validation callback webhook (seven.io calls it with GET)."""
+    async_own_webhook(
+        hass,
+        entry,
+        entry.data[CONF_WEBHOOK_ID],
+        name=entry.title,
+        handler=_async_handle_callback,
+        # seven.io calls back with GET; POST is read the same way.
+        methods=("GET", "POST"),
+    )
+
+
+@callback
+def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
+    """Let go of a webhook of a removed entry."""
+    webhook.async_unregister(hass, webhook_id)
+    hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
 
 
 async def async_callback_url(
@@ -218,10 +283,9 @@ async def _async_handle_callback(
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
     store = entry.runtime_data.store
-    # seven.io sends the number international without the +, so it is usually a stored
-    # E.164 number as it is; anything else is normalised first.
-    sent = f"+{data['sender'].removeprefix('+')}"
-    number = sent if store.get(sent) is not None else to_e164(sent, None)
+    # Normalised whether or not the number is known (parses are cached): a refusal
+    # takes as long for an unknown number as for a known one.
+    number = to_e164(f"+{data['sender'].removeprefix('+')}", None)
     if number is None:
         return HTTPStatus.BAD_REQUEST
 
@@ -243,27 +307,43 @@ async def _async_handle_callback(
 
 
 async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
-    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous."""
+    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous.
+
+    Also reads Home Assistant Cloud's stand-in request (MockRequest), which has only
+    `method`, `headers`, `query`, `query_string` and `content`.
+    """
     if len(request.query_string) > MAX_CALLBACK_QUERY_LENGTH:
         return None
     try:
         pairs = list(request.query.items())
         if request.method == "POST":
-            if (request.content_length or 0) > MAX_CALLBACK_QUERY_LENGTH:
+            if (body := await _async_read_body(request)) is None:
                 return None
-            body = await request.content.read(MAX_CALLBACK_QUERY_LENGTH + 1)
-            if len(body) > MAX_CALLBACK_QUERY_LENGTH:
-                return None
-            if request.content_type == "application/x-www-form-urlencoded":
-                form = URL.build(query_string=body.decode(errors="replace")).query
-                pairs += form.items()
-    except ValueError:
+            content_type = request.headers.get("Content-Type", "")
+            if content_type.partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+                pairs += parse_qsl(
+                    body.decode("utf-8"), keep_blank_values=True, errors="strict"
+                )
+    except ValueError:  # UnicodeDecodeError included
         return None
     params = dict(pairs)
     # A parameter given twice could mean two things; refuse rather than guess.
     if len(params) != len(pairs):
         return None
     return params
+
+
+async def _async_read_body(request: web.Request) -> bytes | None:
+    """Return the whole body, however it is chunked; None when it is too long."""
+    body = b""
+    # Taken once: MockRequest makes a new reader, from the start, each time.
+    content = request.content
+    # read(n) returns what has arrived, up to n bytes, and b"" at the end.
+    while chunk := await content.read(MAX_CALLBACK_QUERY_LENGTH + 1):
+        body += chunk
+        if len(body) > MAX_CALLBACK_QUERY_LENGTH:
+            return None
+    return body
 
 
 @callback
