@@ -455,3 +455,23 @@ async def test_call_that_cannot_be_saved_still_counts(
     )
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
+
+
+async def test_events_while_not_loaded_are_not_acknowledged(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """While the entry is not loaded an event gets 503; other methods 405, quietly."""
+    client = await hass_client_no_auth()
+    assert (await client.get(hook_path(init_integration))).status == 405
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 503
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 200
+    assert hass.states.get(LAST_CALL_ID).state == "answered"

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
+from custom_components.callerid.config_flow import _unique_id
 from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
@@ -476,3 +477,24 @@ async def test_success_text_names_what_is_checked_later(hass: HomeAssistant) -> 
     for needed in ("credit", "validate_for_voice", "external URL", "Cloud"):
         assert needed in description
     assert "first validation" in strings["create_entry"]["default"]
+
+
+async def test_reconfigure_same_key_other_gateway(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The same key with another gateway URL: no duplicate check, the URL changes."""
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=_unique_id(API_KEY),
+        data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: WEBHOOK_ID},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY, "advanced": {CONF_BASE_URL: SIM_URL}}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_BASE_URL] == SIM_URL
+    assert entry.unique_id == _unique_id(API_KEY)
+    await hass.async_block_till_done()  # the reload it starts
