@@ -475,3 +475,47 @@ async def test_events_while_not_loaded_are_not_acknowledged(
     response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
+
+
+async def test_hooks_unreachable_at_setup(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """seven.io out of reach: the entry loads, says so once, reports no outcomes."""
+    gateway.clear_requests()
+    gateway.get(f"{HOOKS_URL.removesuffix('/hooks')}/balance", json={"amount": 1})
+    gateway.get(HOOKS_URL, exc=TimeoutError())
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert mock_config_entry.runtime_data.outcome_reported is False
+    assert "Could not set up seven.io's report of ended calls" in caplog.text
+
+
+async def test_event_that_cannot_be_saved_is_not_acknowledged(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A failed write answers 500 and changes nothing; seven.io's retry then lands."""
+    journal = Path(
+        hass.config.path(".storage", f"{DOMAIN}.{init_integration.entry_id}.calls")
+        + ".journal"
+    )
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    journal.unlink(missing_ok=True)
+    journal.mkdir()
+    client = await hass_client_no_auth()
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 500
+    assert hass.states.get(LAST_CALL_ID).state == "calling"
+
+    journal.rmdir()
+    response = await client.post(hook_path(init_integration), json=event(placed))
+    assert response.status == 200
+    assert hass.states.get(LAST_CALL_ID).state == "answered"
