@@ -297,6 +297,8 @@ async def test_outcome_survives_a_restart(
         ({"webhook_event": "voice_status", "data": {"status": "completed"}}, 400),
         ("unknown-call", 403),
         ("wrong-foreign-id", 403),
+        # str(None) reads like a status word: null is no status.
+        ("null-status", 400),
         ("x" * 9000, 400),
     ],
 )
@@ -317,6 +319,9 @@ async def test_forged_events_change_nothing(
     elif body == "wrong-foreign-id":
         body = event(placed)
         body["data"]["foreign_id"] = "0" * 16
+    elif body == "null-status":
+        body = event(placed)
+        body["data"]["status"] = None
     kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
     response = await client.post(hook_path(init_integration), **kwargs)
     assert response.status == status

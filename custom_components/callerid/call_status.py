@@ -52,9 +52,16 @@ def _bounded(pattern: str) -> probatio.Match:
     return probatio.Match(re.compile(pattern, re.ASCII | re.DOTALL))
 
 
+def _as_text(value: object) -> str:
+    # seven.io's SDKs show some of these as numbers, some as strings; nothing else
+    # (null, true) is one of them, though str() would make it look like one.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise probatio.Invalid("expected text or a number")
+    return str(value)
+
+
 def _text(pattern: str) -> probatio.All[Any]:
-    # seven.io's SDKs show some of these as numbers, some as strings.
-    return probatio.All(probatio.Coerce(str), _bounded(pattern))
+    return probatio.All(_as_text, _bounded(pattern))
 
 
 EVENT_SCHEMA = probatio.Schema(

@@ -1,0 +1,170 @@
+"""The call webhook trusts nothing, and the hourly guard holds under load: with figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from .conftest import NUMBER, VOICE_URL, answer_validation, call_validate
+from .figures import report
+from .test_call import ALREADY, RECIPIENT, call, voice_answer, voice_calls
+from .test_call_status import LAST_CALL_ID, event, hook_path
+
+_ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs",))
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(_ALPHABET, max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(_ALPHABET, max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_counts = {"inputs": 0, "refused": 0}
+
+
+@pytest.fixture
+async def placed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> str:
+    """Validate NUMBER and place one call from it; return the call id."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+    return str(response["calls"][0]["call_id"])
+
+
+@st.composite
+def hostile_event(draw: st.DrawFn, call_id: str) -> bytes:
+    """Draw a body: junk, any JSON, or seven.io's event with one field wrong."""
+    kind = draw(st.sampled_from(["junk", "json", "one_wrong", "other_call"]))
+    if kind == "junk":
+        return draw(st.binary(max_size=300))
+    if kind == "json":
+        return json.dumps(draw(_JSON)).encode()
+    body = event(call_id)
+    if kind == "other_call":
+        other = draw(st.from_regex(r"\A[0-9]{1,12}\Z"))
+        body["data"]["id"] = other if other != call_id else f"{other}0"
+    else:
+        field = draw(st.sampled_from(["webhook_event", "id", "status", "duration"]))
+        value = draw(_JSON.filter(lambda v: v not in ("voice_status", call_id)))
+        if field == "webhook_event":
+            body["webhook_event"] = value
+        else:
+            body["data"][field] = value
+        if field in ("status", "duration") and isinstance(value, (str, int)):
+            # A word or number that reads as valid is a valid end: keep it invalid.
+            body["data"]["id"] = f"x{call_id}"
+    return json.dumps(body).encode()
+
+
+@settings(
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_generated_events_change_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    data: st.DataObject,
+) -> None:
+    """Generated bodies: each refused with 4xx; no event, the call still ringing."""
+    client: TestClient = await hass_client_no_auth()
+    events: list[Any] = []
+    remove = hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+    body = data.draw(hostile_event(placed))
+    response = await client.post(
+        hook_path(init_integration),
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    await hass.async_block_till_done()
+    remove()
+    _counts["inputs"] += 1
+    assert 400 <= response.status < 500, body
+    _counts["refused"] += 1
+    assert events == []
+    assert hass.states.get(LAST_CALL_ID).state == "calling"
+    report(
+        "property-based call events",
+        f"{_counts['inputs']} generated bodies, {_counts['refused']} refused with 4xx, "
+        "0 events, 0 state changes",
+    )
+
+
+async def test_other_entrys_call_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """A call of one account is unknown to the other account's webhook."""
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        title="Office",
+        unique_id="account-2",
+        data={
+            CONF_API_KEY: "other-key-0123456789",
+            CONF_WEBHOOK_ID: "e" * 64,
+            CONF_CALL_WEBHOOK_ID: "d" * 64,
+        },
+    )
+    other.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(other.entry_id)
+    await hass.async_block_till_done()
+    client = await hass_client_no_auth()
+    assert (await client.post(hook_path(other), json=event(placed))).status == 403
+    assert hass.states.get(LAST_CALL_ID).state == "calling"
+    assert (
+        await client.post(hook_path(init_integration), json=event(placed))
+    ).status == 200
+
+
+async def test_guard_holds_under_a_burst(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """100 concurrent actions against a limit of 20 an hour: 20 calls, the rest refused."""
+    already = len(voice_calls(aioclient_mock))
+
+    async def one() -> str:
+        try:
+            await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Burst")
+        except ServiceValidationError as err:
+            return str(err.translation_key)
+        return "placed"
+
+    outcomes = await asyncio.gather(*(one() for _ in range(100)))
+    placed_now = outcomes.count("placed")
+    assert placed_now == 20 - already
+    assert outcomes.count("call_limit") == 100 - placed_now
+    assert len(voice_calls(aioclient_mock)) == 20
+    report(
+        "hourly call guard",
+        f"limit 20 an hour, {already} call placed before, 100 concurrent actions: "
+        f"{placed_now} placed, {outcomes.count('call_limit')} refused naming the limit",
+    )
