@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
+import threading
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -14,6 +17,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.callerid import journal
 from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
 from homeassistant.components import automation
 from homeassistant.config_entries import ConfigEntryState
@@ -524,3 +528,41 @@ async def test_event_that_cannot_be_saved_is_not_acknowledged(
     response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
+
+
+async def test_end_reported_while_the_call_is_being_saved(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A call that ends at once (busy) is matched even before its record is on disk."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    entered, release = threading.Event(), threading.Event()
+    real_append = journal._append
+
+    def slow_append(path: str, fd: int | None, data: bytes) -> int:
+        if b"900000001" in data and not entered.is_set():
+            entered.set()
+            release.wait(5)
+        return real_append(path, fd, data)
+
+    client = await hass_client_no_auth()
+    with patch("custom_components.callerid.journal._append", slow_append):
+        placing = hass.async_create_task(
+            call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+        )
+        await hass.async_add_executor_job(entered.wait, 5)
+        ending = hass.async_create_task(
+            client.post(
+                hook_path(init_integration), json=event("900000001", "busy", "0")
+            )
+        )
+        await asyncio.sleep(0.05)
+        release.set()
+        response = await ending
+        await placing
+    assert response.status == 200
+    assert hass.states.get(LAST_CALL_ID).state == "not_answered"

@@ -375,7 +375,7 @@ async def test_refusals_are_quiet_and_counted(
         if r.levelno >= logging.WARNING and r.name.startswith("custom_components")
     ]
     assert len(warnings) == 2
-    assert "5 callback" in warnings[1].getMessage()
+    assert "Refused 5 request(s)" in warnings[1].getMessage()
     text = "\n".join(
         r.getMessage() for r in caplog.records if r.name.startswith("custom_components")
     )

@@ -144,15 +144,14 @@ class CallStore:
     async def async_add(self, call: PlacedCall) -> None:
         """Keep a call that was just placed; raise StorageWriteError if not on disk.
 
-        The phone rings either way, so the call is known from now on even if it could
-        not be written; it is forgotten at the next restart then.
+        The phone rings already, so the call is known at once, before its write lands:
+        a call that ends straight away (busy) may be reported while it is written, and
+        its end is written after it. If it cannot be written, it is still known until
+        the next restart.
         """
         self._forget_old()
-        try:
-            await self._async_write(call)
-        except StorageWriteError:
-            self._apply(call)
-            raise
+        self._apply(call)
+        await self._async_write(call, apply=False)
 
     async def async_end(
         self, call_id: str, foreign_id: str | None, outcome: CallOutcome
@@ -204,11 +203,11 @@ class CallStore:
         ]:
             del self._calls[call_id]
 
-    async def _async_write(self, call: PlacedCall) -> None:
-        """Write `call`, then apply it (in memory, to the listeners)."""
+    async def _async_write(self, call: PlacedCall, *, apply: bool = True) -> None:
+        """Write `call`, then apply it (in memory, to the listeners) unless it was."""
         try:
             await self._journal.async_append(
-                _call_to_storage(call), lambda: self._apply(call)
+                _call_to_storage(call), (lambda: self._apply(call)) if apply else None
             )
         except JournalWriteError as err:
             LOGGER.error("Could not write %s: %s", err, err.__cause__)

@@ -358,7 +358,8 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
         or now - refusals.last_warning >= REFUSAL_WARNING_INTERVAL
     ):
         LOGGER.warning(
-            "Refused %d callback request(s) that matched no pending validation "
+            "Refused %d request(s) to the webhooks that matched no pending "
+            "validation or call "
             "(logged at debug level; this warning repeats at most hourly)",
             refusals.count,
         )
