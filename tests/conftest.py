@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
+from custom_components.callerid.const import DOMAIN, SERVICE_CALL, SERVICE_VALIDATE
+from homeassistant.components import automation
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -160,6 +164,96 @@ def callback_path(aioclient_mock: AiohttpClientMocker) -> URL:
     callback = URL(validate_calls(aioclient_mock)[-1][2]["callback"])
     assert str(callback).startswith(f"{EXTERNAL_URL}/api/webhook/")
     return URL.build(path=callback.path, query=callback.query)
+
+
+RECIPIENT = "+4930123456"
+ALREADY = {"id": 12345, "success": True, "voice": True, "error": None}
+
+
+def voice_answer(
+    *, success: bool = True, error: str | None = None
+) -> Callable[[str, URL, Any], Any]:
+    """Answer each voice request as seven.io does, with a call id of its own."""
+    ids = itertools.count(900000001)
+
+    async def answer(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        row = {
+            "id": str(next(ids)) if success else None,
+            "sender": data["from"],
+            "recipient": data["to"].removeprefix("+"),
+            "text": data["text"],
+            "price": 0.045 if success else 0,
+            "success": success,
+            "error": None if success else "201",
+            "error_text": error,
+        }
+        return AiohttpClientMockResponse(
+            method,
+            url,
+            json={
+                "success": "100" if success else "101",
+                "total_price": row["price"],
+                "balance": 12.3,
+                "debug": False,
+                "messages": [row],
+            },
+        )
+
+    return answer
+
+
+def voice_calls(aioclient_mock: AiohttpClientMocker) -> list[dict[str, Any]]:
+    """Return the forms of the voice requests the gateway received."""
+    return [call[2] for call in aioclient_mock.mock_calls if str(call[1]) == VOICE_URL]
+
+
+async def call(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    """Call callerid.call and return its response data."""
+    response = await hass.services.async_call(
+        DOMAIN, SERVICE_CALL, data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+@pytest.fixture
+async def placed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> str:
+    """Validate NUMBER and place one call from it; return the call id."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+    return str(response["calls"][0]["call_id"])
+
+
+def calls_journal(hass: HomeAssistant, entry: MockConfigEntry) -> Path:
+    """Return the journal of an entry's calls."""
+    return Path(
+        hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.calls.journal")
+    )
+
+
+async def set_up_automation(
+    hass: HomeAssistant, trigger: str, options: dict[str, Any], data: dict[str, str]
+) -> list[ServiceCall]:
+    """Set up an automation with one of our triggers; return its action's calls."""
+    calls: list[ServiceCall] = []
+    hass.services.async_register("test", "record", calls.append)
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "triggers": {"trigger": f"{DOMAIN}.{trigger}", "options": options},
+                "actions": {"action": "test.record", "data": data},
+            }
+        },
+    )
+    return calls
 
 
 class Persisted:

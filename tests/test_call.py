@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-import itertools
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -15,69 +13,26 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN, SERVICE_CALL
+from custom_components.callerid.const import DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .conftest import (
+    ALREADY,
     ENTITY_ID,
     NUMBER,
+    RECIPIENT,
     VOICE_URL,
     answer_validation,
+    call,
     call_validate,
     start_validation,
+    voice_answer,
+    voice_calls,
 )
 
-RECIPIENT = "+4930123456"
 OTHER = "+4940123456"
-ALREADY = {"id": 12345, "success": True, "voice": True, "error": None}
-
-
-def voice_answer(
-    *, success: bool = True, error: str | None = None
-) -> Callable[[str, URL, Any], Any]:
-    """Answer each voice request as seven.io does, with a call id of its own."""
-    ids = itertools.count(900000001)
-
-    async def answer(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
-        row = {
-            "id": str(next(ids)) if success else None,
-            "sender": data["from"],
-            "recipient": data["to"].removeprefix("+"),
-            "text": data["text"],
-            "price": 0.045 if success else 0,
-            "success": success,
-            "error": None if success else "201",
-            "error_text": error,
-        }
-        return AiohttpClientMockResponse(
-            method,
-            url,
-            json={
-                "success": "100" if success else "101",
-                "total_price": row["price"],
-                "balance": 12.3,
-                "debug": False,
-                "messages": [row],
-            },
-        )
-
-    return answer
-
-
-def voice_calls(aioclient_mock: AiohttpClientMocker) -> list[dict[str, Any]]:
-    """Return the forms of the voice requests the gateway received."""
-    return [call[2] for call in aioclient_mock.mock_calls if str(call[1]) == VOICE_URL]
-
-
-async def call(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    """Call callerid.call and return its response data."""
-    response = await hass.services.async_call(
-        DOMAIN, SERVICE_CALL, data, blocking=True, return_response=True
-    )
-    assert response is not None
-    return dict(response)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 import threading
 from typing import Any
 from unittest.mock import patch
@@ -19,21 +18,24 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid import journal
 from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
-from homeassistant.components import automation
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
 
 from .conftest import (
+    ALREADY,
     EXTERNAL_URL,
     HOOKS_URL,
     NUMBER,
+    RECIPIENT,
     VOICE_URL,
     answer_validation,
+    call,
     call_validate,
+    calls_journal,
+    set_up_automation,
+    voice_answer,
 )
-from .test_call import ALREADY, RECIPIENT, call, voice_answer
 
 LAST_CALL_ID = "sensor.49_176_12345678_last_call"
 
@@ -72,20 +74,6 @@ def hook(hook_id: str, target_url: str) -> dict[str, Any]:
 def hook_path(entry: MockConfigEntry) -> str:
     """Return the path of the entry's voice_status webhook."""
     return f"/api/webhook/{entry.data[CONF_CALL_WEBHOOK_ID]}"
-
-
-@pytest.fixture
-async def placed(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> str:
-    """Validate NUMBER and place one call from it; return the call id."""
-    answer_validation(aioclient_mock, json=ALREADY)
-    await call_validate(hass, number=NUMBER)
-    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
-    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
-    return str(response["calls"][0]["call_id"])
 
 
 async def test_hook_created_at_setup(
@@ -358,23 +346,11 @@ async def test_call_ended_trigger(
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """The trigger "Call ended" fires for the outcome chosen."""
-    calls: list[ServiceCall] = []
-    hass.services.async_register("test", "record", calls.append)
-    assert await async_setup_component(
+    calls = await set_up_automation(
         hass,
-        automation.DOMAIN,
-        {
-            automation.DOMAIN: {
-                "triggers": {
-                    "trigger": f"{DOMAIN}.call_ended",
-                    "options": {"outcome": ["not_answered"]},
-                },
-                "actions": {
-                    "action": "test.record",
-                    "data": {"call_id": "id {{ trigger.call_id }}"},
-                },
-            }
-        },
+        "call_ended",
+        {"outcome": ["not_answered"]},
+        {"call_id": "id {{ trigger.call_id }}"},
     )
     client = await hass_client_no_auth()
     await client.post(hook_path(init_integration), json=event(placed, duration="0"))
@@ -426,10 +402,7 @@ async def test_damaged_calls_journal_is_left_alone(
     gateway: AiohttpClientMocker,
 ) -> None:
     """A calls journal with a damaged line (not the last) fails setup, untouched."""
-    journal = Path(
-        hass.config.path(".storage", f"{DOMAIN}.{mock_config_entry.entry_id}.calls")
-        + ".journal"
-    )
+    journal = calls_journal(hass, mock_config_entry)
     journal.parent.mkdir(parents=True, exist_ok=True)
     journal.write_bytes(b"{broken\n{}\n")
     mock_config_entry.add_to_hass(hass)
@@ -447,10 +420,7 @@ async def test_call_that_cannot_be_saved_still_counts(
     """The phone rang: the row says so, the failed write is logged, the outcome matches."""
     answer_validation(aioclient_mock, json=ALREADY)
     await call_validate(hass, number=NUMBER)
-    journal = Path(
-        hass.config.path(".storage", f"{DOMAIN}.{init_integration.entry_id}.calls")
-        + ".journal"
-    )
+    journal = calls_journal(hass, init_integration)
     journal.mkdir(parents=True)
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
     response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
@@ -511,10 +481,7 @@ async def test_event_that_cannot_be_saved_is_not_acknowledged(
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """A failed write answers 500 and changes nothing; seven.io's retry then lands."""
-    journal = Path(
-        hass.config.path(".storage", f"{DOMAIN}.{init_integration.entry_id}.calls")
-        + ".journal"
-    )
+    journal = calls_journal(hass, init_integration)
     await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
     journal.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -20,9 +19,8 @@ from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
-from .conftest import NUMBER, VOICE_URL, answer_validation, call_validate
+from .conftest import NUMBER, RECIPIENT, call, voice_calls
 from .figures import report
-from .test_call import ALREADY, RECIPIENT, call, voice_answer, voice_calls
 from .test_call_status import LAST_CALL_ID, event, hook_path
 
 _ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs",))
@@ -35,20 +33,6 @@ _JSON = st.recursive(
     max_leaves=12,
 )
 _counts = {"inputs": 0, "refused": 0}
-
-
-@pytest.fixture
-async def placed(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> str:
-    """Validate NUMBER and place one call from it; return the call id."""
-    answer_validation(aioclient_mock, json=ALREADY)
-    await call_validate(hass, number=NUMBER)
-    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
-    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
-    return str(response["calls"][0]["call_id"])
 
 
 @st.composite

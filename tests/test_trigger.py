@@ -17,44 +17,29 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid.const import DOMAIN
-from homeassistant.components import automation
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 
-from .conftest import NUMBER, SEVEN_OK, start_validation
+from .conftest import NUMBER, SEVEN_OK, set_up_automation, start_validation
 
 SECOND = "+4930123456"
 
 
-async def set_up_automation(
+async def set_up_validation_trigger(
     hass: HomeAssistant, options: dict[str, Any]
 ) -> list[ServiceCall]:
-    """Set up an automation with the trigger; return the calls its action makes."""
-    calls: list[ServiceCall] = []
-    hass.services.async_register("test", "record", calls.append)
-    assert await async_setup_component(
+    """Set up an automation with the validation trigger; return its action's calls."""
+    return await set_up_automation(
         hass,
-        automation.DOMAIN,
+        "validation_completed",
+        options,
         {
-            automation.DOMAIN: {
-                "triggers": {
-                    "trigger": f"{DOMAIN}.validation_completed",
-                    "options": options,
-                },
-                "actions": {
-                    "action": "test.record",
-                    "data": {
-                        # Kept text: a template that renders only digits gives an int.
-                        "number": "{{ trigger.number | replace('+', 'plus ') }}",
-                        "status": "{{ trigger.status }}",
-                        "device_id": "{{ trigger.device_id }}",
-                    },
-                },
-            }
+            # Kept text: a template that renders only digits gives an int.
+            "number": "{{ trigger.number | replace('+', 'plus ') }}",
+            "status": "{{ trigger.status }}",
+            "device_id": "{{ trigger.device_id }}",
         },
     )
-    return calls
 
 
 async def test_any_number_any_outcome(
@@ -66,7 +51,7 @@ async def test_any_number_any_outcome(
 ) -> None:
     """Without options, every completion triggers, with the number and its device."""
     path = await start_validation(hass, aioclient_mock)
-    calls = await set_up_automation(hass, {})
+    calls = await set_up_validation_trigger(hass, {})
     client = await hass_client_no_auth()
     assert (await client.get(path.update_query(SEVEN_OK))).status == 200
     await hass.async_block_till_done()
@@ -96,7 +81,7 @@ async def test_chosen_number_and_outcome(
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
     )
-    calls = await set_up_automation(
+    calls = await set_up_validation_trigger(
         hass, {"device_id": [device.id], "outcome": ["failed", "expired"]}
     )
     client = await hass_client_no_auth()
@@ -123,7 +108,7 @@ async def test_bad_options_are_refused(
     hass: HomeAssistant, init_integration: MockConfigEntry, options: dict[str, Any]
 ) -> None:
     """An outcome that does not exist makes the automation invalid."""
-    await set_up_automation(hass, options)
+    await set_up_validation_trigger(hass, options)
     assert hass.states.get("automation.automation_0") is None or (
         hass.states.get("automation.automation_0").state == "unavailable"
     )

@@ -284,12 +284,16 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"limit": str(limit)},
         )
 
+    # Each recipient holds a slot until its call is in the store (or failed), so that
+    # concurrent actions cannot exceed the limit between them.
     data.calls_in_flight += len(recipients)
+    attempted = 0
     rows: list[dict[str, Any]] = []
     failures: list[SevenError] = []
     balance: float | None = None
     try:
         for recipient in recipients:
+            attempted += 1
             row, result = await _async_place(
                 hass, entry, sender, recipient, message=message, ringtime=ringtime
             )
@@ -302,7 +306,9 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             elif result is not None:
                 balance = result
     finally:
-        data.calls_in_flight -= len(recipients)
+        # Those not attempted (a refused key stops the rest); the others let go of
+        # theirs in _async_place.
+        data.calls_in_flight -= len(recipients) - attempted
 
     if not any(row["success"] for row in rows):
         if failures:
@@ -356,6 +362,10 @@ async def _async_place(
     except SevenError as err:
         row["error"] = str(err)
         return row, err
+    finally:
+        # The call, if placed, is in the store from the next line on (async_add keeps
+        # it before it awaits anything): it counts there against the hourly limit.
+        entry.runtime_data.calls_in_flight -= 1
     (placed,) = result.calls or (None,)
     if placed is None or not placed.success or placed.call_id is None:
         row["error"] = (placed.error if placed is not None else None) or "refused"
