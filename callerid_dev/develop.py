@@ -15,7 +15,43 @@ from .harness import PASSWORD, USERNAME, HassClient, HassProcess, simulator_serv
 DEMO_KEY = "demo-key"
 DEMO_NUMBER = "+49 176 12345678"
 DASHBOARD = "caller-id"
-DEMO_ENTITY = "binary_sensor.49_176_12345678_caller_id"
+# One markdown card over whatever numbers the integration has: no card refers to an
+# entity before it exists. Each number's device has its caller ID binary sensor and
+# its status sensor (the sensor whose state is a validation status).
+NUMBERS_CARD = {
+    "type": "markdown",
+    "title": "Caller IDs",
+    "content": """\
+{#- Refers to every sensor's state: so it is rendered again when a number's sensors
+    appear, which integration_entities alone would not notice. -#}
+{% set sensors = (states.binary_sensor | count) + (states.sensor | count) -%}
+{% set devices = integration_entities('callerid') | map('device_id')
+    | reject('none') | unique | list -%}
+{% if devices -%}
+| Number | Caller ID | Status |
+| --- | --- | --- |
+{% for device in devices -%}
+{% set entities = device_entities(device) -%}
+{% set caller_id = entities | select('match', 'binary_sensor\\.') | first -%}
+{% set status = entities | select('match', 'sensor\\.')
+    | select('is_state', ['pending', 'validated', 'failed', 'expired']) | first -%}
+| {{ device_attr(device, 'name') }} | {{ state_translated(caller_id) if caller_id }} \
+| {{ state_translated(status) if status }} |
+{% endfor -%}
+{% else -%}
+No number validated yet.
+{% endif -%}
+""",
+}
+HOW_TO_CARD = {
+    "type": "markdown",
+    "content": (
+        "**Settings > Tools > Actions**: pick *Validate caller ID* "
+        f"(`callerid.validate`), type `{DEMO_NUMBER}` as *Number* and perform it. "
+        "The code is in the response and under *Notifications* in the sidebar. "
+        "Type it with `scripts/keypad`; the number's row turns *Validated*."
+    ),
+}
 
 
 async def prepare(api: HassClient, sim_url: str) -> None:
@@ -32,19 +68,7 @@ async def prepare(api: HassClient, sim_url: str) -> None:
         await api.add_callerid(DEMO_KEY, sim_url)
     (dashboards,) = await api.ws([{"type": "lovelace/dashboards/list"}])
     if not any(board["url_path"] == DASHBOARD for board in dashboards):
-        await api.add_dashboard(
-            DASHBOARD,
-            [
-                {"type": "entities", "title": "Caller IDs", "entities": [DEMO_ENTITY]},
-                {
-                    "type": "markdown",
-                    "content": (
-                        f"Run **callerid.validate** with `{DEMO_NUMBER}`; the row above "
-                        "turns *Validated* once the code is typed."
-                    ),
-                },
-            ],
-        )
+        await api.add_dashboard(DASHBOARD, [NUMBERS_CARD, HOW_TO_CARD])
 
 
 async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
@@ -63,13 +87,14 @@ async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
 Home Assistant is ready: {process.url}   (log: {process.log_path})
 
   1. Open {process.url}/{DASHBOARD}/numbers and log in as {USERNAME} / {PASSWORD}.
-  2. Settings > Developer tools > Actions: run "Caller ID validation: Validate caller ID"
-     (callerid.validate) with number: {DEMO_NUMBER}
-     The response shows the code; so does the notification (bell in the sidebar).
+  2. Settings > Tools > Actions: pick "Validate caller ID" (callerid.validate),
+     type {DEMO_NUMBER} as Number, and press "Perform action".
+     The response shows the code; so does the notification (Notifications, in the
+     sidebar).
   3. "Answer the call" and type the code, in another shell:
          scripts/keypad {DEMO_NUMBER.replace(" ", "")} CODE {sim_port}
-  4. The dashboard shows "+49 176 12345678 Caller ID" turn from "Not validated"
-     to "Validated".
+  4. The Caller ID dashboard lists {DEMO_NUMBER}: Caller ID "Not validated" and
+     Status "Pending" turn to "Validated".
 
 Ctrl-C stops the demo; its state stays in {state_dir} for next time.""",
                 flush=True,

@@ -35,9 +35,12 @@ def free_port() -> int:
 
 
 def write_config(
-    config_dir: Path, port: int, extra: str = "", log_level: str = "debug"
+    config_dir: Path,
+    port: int,
+    extra: str = "",
+    log_level: str = "debug",
 ) -> None:
-    """Write a minimal configuration: frontend, loopback only, our integration linked in."""
+    """Write a minimal configuration: frontend, automations, loopback only, our integration."""
     config_dir.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{port}"
     # Home Assistant takes the http settings from YAML once, on trial, and keeps them
@@ -49,31 +52,53 @@ def write_config(
     )
     (config_dir / "configuration.yaml").write_text(
         f"""\
-homeassistant:
-  name: Caller ID demo
-  country: DE
-  time_zone: UTC
-  unit_system: metric
-  currency: EUR
-  latitude: 52.52
-  longitude: 13.40
-  elevation: 34
-  external_url: "{url}"
-  internal_url: "{url}"
 {http}frontend:
 config:
+automation: !include automations.yaml
 logger:
   default: warning
   logs:
     custom_components.callerid: {log_level}
 {extra}"""
     )
+    # The automation editor saves here.
+    automations = config_dir / "automations.yaml"
+    if not automations.exists():
+        automations.write_text("[]\n")
+    # The core settings go to storage, not YAML, so that they can be changed in the UI
+    # (Settings > System > General), as on an installation onboarded by hand. Only the
+    # URLs are renewed on each start: the port may have changed.
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    core = storage / "core.config"
+    stored = (
+        json.loads(core.read_text())
+        if core.exists()
+        else {
+            "version": 1,
+            "minor_version": 4,
+            "key": "core.config",
+            "data": {
+                "location_name": "Caller ID demo",
+                "country": "DE",
+                "language": "en",
+                "time_zone": "UTC",
+                "unit_system_v2": "metric",
+                "currency": "EUR",
+                "latitude": 52.52,
+                "longitude": 13.40,
+                "elevation": 34,
+                "radius": 100,
+            },
+        }
+    )
+    stored["data"] |= {"external_url": url, "internal_url": url}
+    core.write_text(json.dumps(stored))
     # Onboarding is left with only its user step, done over the API. The other steps
     # would set up Home Assistant's own starter integrations, which need packages
     # this environment does not install.
-    onboarding = config_dir / ".storage" / "onboarding"
+    onboarding = storage / "onboarding"
     if not onboarding.exists():
-        onboarding.parent.mkdir(exist_ok=True)
         onboarding.write_text(
             json.dumps(
                 {

@@ -29,6 +29,16 @@ def main() -> int:
     except urllib.error.HTTPError as err:
         print(json.load(err).get("error", err), file=sys.stderr)
         return 1
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        print(
+            f"No gateway simulator answers on {args.host}:{args.port} ({reason}).\n"
+            "Is the demo (scripts/develop) or scripts/gateway-sim running? If it runs "
+            "on another port, give that port as the third argument\n"
+            "(scripts/keypad NUMBER CODE PORT) or set CALLERID_SIM_PORT.",
+            file=sys.stderr,
+        )
+        return 2
     verdict = "accepted" if result["validated"] else "wrong code"
     print(f"{result['number']}: {verdict}; callback answered {result.get('callback')}")
     return 0 if result["validated"] else 1

@@ -21,7 +21,7 @@ from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import config_validation as cv
 
 from .conftest import API_KEY, BALANCE_URL, WEBHOOK_ID
@@ -302,11 +302,31 @@ async def test_options_flow(
         "max_calls_per_hour": 20,
     }
 
+    # Out of range: each field says its range, in words the dialog shows.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    with pytest.raises(InvalidData, match="code_lifetime"):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {"code_lifetime": 500, "cooldown": 1}
-        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"code_lifetime": 500, "cooldown": -1, "max_calls_per_hour": 0},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        "code_lifetime": "code_lifetime_range",
+        "cooldown": "cooldown_range",
+        "max_calls_per_hour": "max_calls_range",
+    }
+    strings = json.loads(
+        (
+            Path(__file__).parent.parent
+            / "custom_components/callerid/translations/en.json"
+        ).read_text()
+    )["options"]["error"]
+    assert "1 and 120" in strings["code_lifetime_range"]
+    assert "0 and 3,600" in strings["cooldown_range"]
+    assert "1 and 500" in strings["max_calls_range"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"code_lifetime": 5, "cooldown": 0, "max_calls_per_hour": 3}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 def frontend_initial_data(result: dict[str, Any]) -> dict[str, Any]:

@@ -228,51 +228,61 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
 
+# Each option's range, checked by the step so that its message names the range; the
+# selectors carry none, or Home Assistant would refuse with "Value 500.0 is too large".
+OPTION_RANGES: dict[str, tuple[int, int]] = {
+    CONF_CODE_LIFETIME: (1, 120),
+    CONF_COOLDOWN: (0, 3600),
+    CONF_MAX_CALLS: (1, 500),
+}
+_OPTION_ERRORS = {
+    CONF_CODE_LIFETIME: "code_lifetime_range",
+    CONF_COOLDOWN: "cooldown_range",
+    CONF_MAX_CALLS: "max_calls_range",
+}
+
+
+def _number(unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
 OPTIONS_SCHEMA = probatio.Schema(
     {
-        probatio.Required(
-            CONF_CODE_LIFETIME, default=DEFAULT_CODE_LIFETIME
-        ): NumberSelector(
-            NumberSelectorConfig(
-                min=1,
-                max=120,
-                step=1,
-                unit_of_measurement="min",
-                mode=NumberSelectorMode.BOX,
-            )
+        probatio.Required(CONF_CODE_LIFETIME, default=DEFAULT_CODE_LIFETIME): _number(
+            "min"
         ),
-        probatio.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): NumberSelector(
-            NumberSelectorConfig(
-                min=0,
-                max=3600,
-                step=1,
-                unit_of_measurement="s",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
-        probatio.Required(CONF_MAX_CALLS, default=DEFAULT_MAX_CALLS): NumberSelector(
-            NumberSelectorConfig(min=1, max=500, step=1, mode=NumberSelectorMode.BOX)
-        ),
+        probatio.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): _number("s"),
+        probatio.Required(CONF_MAX_CALLS, default=DEFAULT_MAX_CALLS): _number(),
     }
 )
 
 
 class CallerIdOptionsFlow(OptionsFlowWithReload):
-    """How long a code lasts, and how soon a number may be called again."""
+    """How long a code lasts, how soon a number may be called again, calls an hour."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and store the options."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                data={key: int(value) for key, value in user_input.items()}
-            )
+            values = {key: int(value) for key, value in user_input.items()}
+            errors = {
+                key: _OPTION_ERRORS[key]
+                for key, (low, high) in OPTION_RANGES.items()
+                if not low <= values[key] <= high
+            }
+            if not errors:
+                return self.async_create_entry(data=values)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, self.config_entry.options
+                OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
+            errors=errors,
         )
 
 

@@ -1,0 +1,693 @@
+"""What a person does with the integration, done in the real frontend in Chromium.
+
+Each journey types, clicks and reads in Home Assistant's UI. REST and websocket calls
+only set up what the journey starts from or read a result; the seven.io side (a key
+revoked, the phone's keypad) is the gateway simulator's HTTP control API. Each result
+is kept as a screenshot in test-artifacts/journeys/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import aiohttp
+from playwright.async_api import expect
+import pytest
+
+from callerid_dev.develop import DASHBOARD, DEMO_NUMBER, prepare
+from callerid_dev.gateway_sim import ALL_SCOPES, Simulator
+from callerid_dev.harness import (
+    PASSWORD,
+    PROJECT,
+    USERNAME,
+    HassClient,
+    free_port,
+)
+
+from .ui import HomeAssistantUI, browser_page
+
+pytestmark = pytest.mark.e2e
+
+INTEGRATION = PROJECT / "custom_components" / "callerid"
+# The brand as the Add-integration dialog lists it.
+INTEGRATION_NAME = json.loads((INTEGRATION / "manifest.json").read_text())["name"]
+DEFAULT_GATEWAY = "https://gateway.seven.io/api"
+NUMBER = "+49 176 12345678"
+OTHER = "+49 30 123456"
+# How long a callback or timer may take to reach the page (ms).
+UPDATE = 15_000
+# What the dialog says when reauthentication or reconfiguration succeeded: Home
+# Assistant's own words (async_update_reload_and_abort's default reasons), or the
+# integration's if it names its reason.
+UPDATED = re.compile(
+    "The API key was updated.|Re-authentication was successful"
+    "|Reconfiguration was successful"
+)
+
+
+def entity_ids(number: str) -> tuple[str, str]:
+    """Return the caller ID binary sensor and the status sensor of a number."""
+    slug = re.sub(r"\D+", "_", number).strip("_")
+    return f"binary_sensor.{slug}_caller_id", f"sensor.{slug}_status"
+
+
+def translations(language: str) -> dict[str, Any]:
+    """Return the integration's own texts in a language."""
+    return dict(
+        json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
+    )
+
+
+@pytest.fixture
+async def ui(
+    request: pytest.FixtureRequest, hass_api: HassClient
+) -> AsyncIterator[HomeAssistantUI]:
+    """Log in as the demo user in Chromium; keep the last screen of the journey."""
+    name = request.node.name
+    async with browser_page(name) as page:
+        person = HomeAssistantUI(page, hass_api.url)
+        await person.login(USERNAME, PASSWORD)
+        try:
+            yield person
+        finally:
+            await person.shot(f"{name}-last")
+
+
+async def keypad(
+    http: aiohttp.ClientSession, sim_url: str, number: str, digits: str
+) -> dict[str, Any]:
+    """Answer the simulator's call and type digits: the phone, not Home Assistant."""
+    async with http.post(
+        f"{sim_url}/_sim/keypad", json={"number": number, "digits": digits}
+    ) as response:
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+
+async def add_account(
+    http: aiohttp.ClientSession, sim_url: str, key: str, scopes: frozenset[str]
+) -> None:
+    """Give the simulated seven.io another API key."""
+    async with http.post(
+        f"{sim_url}/_sim/account", json={"key": key, "scopes": sorted(scopes)}
+    ) as response:
+        assert response.status == 200, await response.text()
+
+
+async def numbers_dashboard(hass_api: HassClient, *numbers: str) -> None:
+    """Create the "Caller ID" dashboard: a card per number with its two states."""
+    cards = []
+    for number in numbers:
+        validated, status = entity_ids(number)
+        cards.append(
+            {
+                "type": "entities",
+                "title": number,
+                "entities": [
+                    {"entity": validated, "name": "Caller ID"},
+                    {"entity": status, "name": "Status"},
+                ],
+            }
+        )
+    await hass_api.add_dashboard("caller-id", cards)
+
+
+async def expect_state(
+    person: HomeAssistantUI,
+    number: str,
+    name: str,
+    state: str,
+    *,
+    wait: float = 5_000,
+) -> None:
+    """Wait until a number's card on the dashboard shows an entity's state."""
+    card = person.page.locator("hui-entities-card").filter(
+        has=person.page.get_by_text(number, exact=True)
+    )
+    row = card.locator("hui-generic-entity-row").filter(
+        has=person.page.get_by_text(name, exact=True)
+    )
+    # What the row reads out: its name, then its state (matched whole).
+    await expect(row).to_match_aria_snapshot(f"- text: {name} {state}", timeout=wait)
+
+
+async def until(read: Callable[[], Awaitable[Any]], done: Callable[[Any], bool]) -> Any:
+    """Read a result until it is as expected (at most 20 s); return it."""
+    async with asyncio.timeout(20):
+        while True:
+            if done(value := await read()):
+                return value
+            await asyncio.sleep(0.2)
+
+
+async def entry_loaded(hass_api: HassClient, entry_id: str) -> None:
+    """Wait until the entry is loaded again (it reloads after a flow changed it)."""
+    await until(
+        lambda: hass_api.request(
+            "GET", "/api/config/config_entries/entry?domain=callerid"
+        ),
+        lambda entries: any(
+            e["entry_id"] == entry_id and e["state"] == "loaded" for e in entries
+        ),
+    )
+
+
+def code_in(text: str) -> str:
+    """Return the 6-digit code in an action's response or a notification."""
+    match = re.search(r"\b(\d{6})\b", text)
+    assert match, f"no code in {text!r}"
+    return match.group(1)
+
+
+async def start_validation(person: HomeAssistantUI, number: str) -> str:
+    """Run callerid.validate in Settings > Tools > Actions; return the code."""
+    response = await person.run_action("callerid.validate", {"Number": number})
+    assert "status: pending" in response, response
+    return code_in(response)
+
+
+# Journey 1
+
+
+async def test_add_integration(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Find the integration, get each error, add two accounts told apart by name."""
+    _, sim_url = simulator
+    gateway = f"{sim_url}/api"
+
+    search = await ui.open_add_integration()
+    brand = ui.page.locator("dialog-add-integration").get_by_role(
+        "button", name=INTEGRATION_NAME
+    )
+    # Each search must find it; a miss is reported at the end, after the rest ran.
+    missed = []
+    for words in ("seven", "seven.io", "caller ID"):
+        await search.fill(words)
+        try:
+            await expect(brand).to_be_visible(timeout=5_000)
+        except AssertionError:
+            missed.append(words)
+            await ui.shot(f"add-integration-search-{words.replace(' ', '-')}-MISSED")
+        if words == "seven.io":
+            await ui.shot("add-integration-search")
+    await brand.click()
+
+    # Advanced untouched: the form goes out with seven.io's URL, which is offline here.
+    await expect(ui.field("Name")).to_have_value("seven.io")
+    await ui.stable(ui.field("Name"))
+    await ui.shot("add-integration-form")
+    await ui.fill({"API key": "demo-key"})
+    await ui.submit()
+    await expect(ui.flow_error("Could not reach seven.io")).to_be_visible()
+    await ui.expand("Advanced")
+    await expect(ui.field("Gateway URL")).to_have_value(DEFAULT_GATEWAY)
+    await ui.shot("add-integration-default-url")
+
+    await ui.fill({"API key": "wrong-key", "Gateway URL": gateway})
+    await ui.submit()
+    await expect(ui.flow_error("seven.io rejected this API key.")).to_be_visible()
+    await expect(ui.field("API key")).to_have_value("wrong-key")
+    await expect(ui.field("Gateway URL")).to_have_value(gateway)
+    await ui.shot("add-integration-wrong-key")
+
+    closed = f"http://127.0.0.1:{free_port()}/api"
+    await ui.fill({"API key": "demo-key", "Gateway URL": closed})
+    await ui.submit()
+    await expect(ui.flow_error("Could not reach seven.io")).to_be_visible()
+    await ui.shot("add-integration-unreachable")
+
+    await ui.fill({"Gateway URL": gateway})
+    await ui.submit()
+    await expect(
+        ui.flow.get_by_text("Created configuration for seven.io")
+    ).to_be_visible()
+    await ui.shot("add-integration-created")
+    await ui.close_flow()
+
+    # A second account, with its own name.
+    await add_account(http, sim_url, "office-key", ALL_SCOPES)
+    search = await ui.open_add_integration()
+    await search.fill("caller ID")
+    await brand.click()
+    await ui.fill({"Name": "Office", "API key": "office-key"})
+    await ui.expand("Advanced")
+    await ui.fill({"Gateway URL": gateway})
+    await ui.submit()
+    await expect(
+        ui.flow.get_by_text("Created configuration for Office")
+    ).to_be_visible()
+    await ui.close_flow()
+
+    await ui.open_integration("callerid")
+    await expect(ui.entry_row("seven.io")).to_be_visible()
+    await expect(ui.entry_row("Office")).to_be_visible()
+    await ui.shot("integration-two-accounts")
+    entries = await hass_api.request(
+        "GET", "/api/config/config_entries/entry?domain=callerid"
+    )
+    assert sorted((e["title"], e["state"]) for e in entries) == [
+        ("Office", "loaded"),
+        ("seven.io", "loaded"),
+    ]
+    assert not missed, f"the Add-integration search does not find it for {missed}"
+
+
+# Journey 2
+
+
+async def test_reauth_reconfigure_options(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """A revoked key asks for a new one; reconfigure keeps the URL; options name limits."""
+    sim, sim_url = simulator
+    entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+
+    # seven.io revokes the key and issues a new one; the next validation is refused.
+    del sim.keys["demo-key"]
+    await add_account(http, sim_url, "new-key", ALL_SCOPES)
+    error = await ui.run_action("callerid.validate", {"Number": NUMBER}, fails=True)
+    assert "seven.io rejected the API key" in error, error
+    await ui.shot("reauth-action-refused")
+    await ui.open_integration("callerid")
+    reauth = ui.page.get_by_role(
+        "button", name=ui.t("ui.panel.config.integrations.reconfigure")
+    )
+    await expect(reauth).to_be_visible(timeout=UPDATE)
+    await ui.shot("reauth-offered")
+    await reauth.click()
+    await expect(ui.flow.get_by_text("seven.io rejected the API key")).to_be_visible()
+    await ui.fill({"API key": "still-wrong"})
+    await ui.submit()
+    await expect(ui.flow_error("seven.io rejected this API key.")).to_be_visible()
+    await ui.fill({"API key": "new-key"})
+    await ui.submit()
+    await expect(ui.flow.get_by_text(UPDATED)).to_be_visible()
+    await ui.shot("reauth-done")
+    await ui.close_flow()
+    await entry_loaded(hass_api, entry["entry_id"])
+
+    # Reconfigure with the Advanced section untouched: the simulator's URL stays.
+    sim.keys["demo-key"] = ALL_SCOPES
+    await ui.open_integration("callerid")
+    await ui.entry_menu("seven.io", "reconfigure")
+    await ui.fill({"API key": "demo-key"})
+    seen = len(sim.requests)
+    await ui.submit()
+    await expect(ui.flow.get_by_text(UPDATED)).to_be_visible()
+    await ui.shot("reconfigure-done")
+    await ui.close_flow()
+    await entry_loaded(hass_api, entry["entry_id"])
+    # The new key was checked against the simulator, and the entry loaded there.
+    assert any(
+        r["headers"].get("X-Api-Key") == "demo-key" for r in sim.requests[seen:]
+    ), sim.requests[seen:]
+
+    # Options out of range: each value gets a message naming the range (1 to 120
+    # min); what the dialog says is checked at the end, after a valid value went in.
+    await ui.open_integration("callerid")
+    messages = {}
+    for value in ("500", "0"):
+        await ui.open_options("seven.io")
+        await ui.fill({"Code lifetime": value})
+        await ui.submit()
+        alert = ui.flow.locator("ha-alert")
+        await expect(alert).to_be_visible()
+        messages[value] = " ".join((await alert.text_content() or "").split())
+        await ui.shot(f"options-out-of-range-{value}")
+        await ui.dismiss_flow()
+    await ui.open_options("seven.io")
+    await ui.fill({"Code lifetime": "30"})
+    await ui.submit()
+    await ui.options_saved()
+    (stored,) = await hass_api.request(
+        "GET", "/api/config/config_entries/entry?domain=callerid"
+    )
+    assert stored["state"] == "loaded"
+    unnamed = {
+        value: message
+        for value, message in messages.items()
+        if not re.search(r"\b1\b.*\b120\b", message)
+    }
+    assert not unnamed, f"the options dialog does not name the range 1-120: {unnamed}"
+
+
+# Journey 3
+
+
+async def test_validate_from_actions(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Validate in Settings > Tools > Actions; read the code; type it; see Validated."""
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    await numbers_dashboard(hass_api, NUMBER)
+
+    await ui.open_actions()
+    response = await ui.run_action(
+        "callerid.validate", {"Number": "0176 12345678"}, navigate=False
+    )
+    assert "number: '+4917612345678'" in response, response
+    assert "status: pending" in response, response
+    code = code_in(response)
+    await ui.action_response().scroll_into_view_if_needed()
+    await ui.shot("action-response")
+
+    await ui.open_notifications()
+    notice = ui.notification(f"Caller ID code for {NUMBER}")
+    await expect(notice.get_by_text(code, exact=True)).to_be_visible()
+    await ui.shot("notification-code")
+    await ui.close_notifications()
+
+    await ui.goto("/caller-id/numbers")
+    await expect_state(ui, NUMBER, "Caller ID", "Not validated")
+    await expect_state(ui, NUMBER, "Status", "Pending")
+    await ui.shot("dashboard-pending")
+
+    assert (await keypad(http, sim_url, NUMBER, code))["validated"] is True
+    await expect_state(ui, NUMBER, "Status", "Validated", wait=UPDATE)
+    await expect_state(ui, NUMBER, "Caller ID", "Validated")
+    await ui.shot("dashboard-validated")
+    await ui.open_notifications()
+    await expect(ui.notification(f"Caller ID code for {NUMBER}")).to_have_count(0)
+
+
+# Journey 4
+
+
+async def test_failed_and_expired(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """A wrong code reads Failed; a code left too long reads Expired."""
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    await numbers_dashboard(hass_api, NUMBER, OTHER)
+
+    code = await start_validation(ui, NUMBER)
+    wrong = "000000" if code != "000000" else "111111"
+    assert (await keypad(http, sim_url, NUMBER, wrong))["validated"] is False
+    await ui.goto("/caller-id/numbers")
+    await expect_state(ui, NUMBER, "Status", "Failed", wait=UPDATE)
+    await expect_state(ui, NUMBER, "Caller ID", "Not validated")
+    await ui.shot("dashboard-failed")
+    await ui.open_notifications()
+    failed = ui.notification(f"Caller ID validation of {NUMBER} failed")
+    await expect(failed).to_be_visible()
+    await expect(failed.get_by_text("The code entered was wrong.")).to_be_visible()
+    await expect(ui.notification(f"Caller ID code for {NUMBER}")).to_have_count(0)
+    await ui.shot("notification-failed")
+    await ui.close_notifications()
+
+    await ui.open_integration("callerid")
+    await ui.page.get_by_role("button", name=re.compile(re.escape(NUMBER))).click()
+    await ui.expect_device_state("Status", "Failed")
+    await ui.expect_device_state("Caller ID", "Not validated")
+    await ui.shot("device-failed")
+
+    # Code lifetime 1 min, through the options dialog; then nobody answers.
+    await ui.open_integration("callerid")
+    await ui.open_options("seven.io")
+    await ui.fill({"Code lifetime": "1"})
+    await ui.submit()
+    await ui.options_saved()
+    await start_validation(ui, OTHER)
+    await ui.goto("/caller-id/numbers")
+    await expect_state(ui, OTHER, "Status", "Pending")
+    await expect_state(ui, OTHER, "Status", "Expired", wait=100_000)
+    await ui.shot("dashboard-expired")
+    await ui.open_notifications()
+    expired = ui.notification(f"Caller ID code for {OTHER} expired")
+    await expect(expired).to_be_visible()
+    await expect(expired.get_by_text("Start a new validation")).to_be_visible()
+    await ui.shot("notification-expired")
+
+
+# Journey 5
+
+
+async def test_automation_editor(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Build "when a number is validated, validate another" in the editor; see it run."""
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    code = (await hass_api.validate(NUMBER))["code"]
+    page = ui.page
+
+    await ui.goto("/config/automation/edit/new")
+    await page.get_by_role(
+        "button", name=ui.t("ui.panel.config.automation.editor.triggers.add")
+    ).click()
+    picker = page.locator("add-automation-element-dialog")
+    await picker.get_by_role("textbox").fill("Caller ID validation completed")
+    await picker.get_by_text("Caller ID validation completed", exact=True).click()
+    trigger = page.locator("ha-automation-trigger-platform")
+    # The field's checkbox turns the field on; then its value.
+    await trigger.locator("ha-checkbox").nth(0).click()
+    devices = trigger.locator("ha-device-picker")
+    await devices.click()
+    await devices.get_by_role("textbox").fill(NUMBER)
+    await devices.get_by_text(NUMBER, exact=True).click()
+    await trigger.locator("ha-checkbox").nth(1).click()
+    await (
+        trigger.locator("ha-selector-select ha-checkbox")
+        .filter(has=page.get_by_text("Validated", exact=True))
+        .click()
+    )
+    await ui.shot("automation-trigger")
+
+    await page.get_by_role(
+        "button", name=ui.t("ui.panel.config.automation.editor.actions.add")
+    ).click()
+    await picker.get_by_role("textbox").fill("callerid.validate")
+    await picker.get_by_text(re.compile(r": Validate caller ID$")).click()
+    number = (
+        page.locator("ha-service-control ha-settings-row")
+        .filter(has=page.get_by_text("Number", exact=True))
+        .get_by_role("textbox")
+    )
+    await expect(number).to_be_editable()
+    await number.click()
+    await number.press_sequentially(OTHER)
+    await number.press("Tab")
+    await expect(number).to_have_value(OTHER)
+    await ui.shot("automation-editor")
+    await (
+        page.locator("ha-automation-editor")
+        .get_by_role("button", name=ui.t("ui.common.save"))
+        .click()
+    )
+    save = page.locator("ha-dialog-automation-save")
+    await save.get_by_role("textbox", name="Name").fill("Validate the office line")
+    await save.get_by_role("button", name=ui.t("ui.common.save"), exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/config/automation/edit/(?!new)"))
+    automation_id = page.url.rsplit("/", 1)[-1]
+    saved = await hass_api.request(
+        "GET", f"/api/config/automation/config/{automation_id}"
+    )
+    assert saved["actions"][0]["data"] == {"number": OTHER}, saved
+
+    # The phone: the code typed, the validation completes, the automation runs.
+    assert (await keypad(http, sim_url, NUMBER, code))["validated"] is True
+    await ui.open_notifications()
+    await expect(ui.notification(f"Caller ID code for {OTHER}")).to_be_visible(
+        timeout=UPDATE
+    )
+    await ui.shot("automation-effect")
+    await ui.close_notifications()
+    await ui.goto("/config/automation/dashboard")
+    row = page.get_by_role("row", name=re.compile("Validate the office line"))
+    await expect(row).to_contain_text(re.compile(r"seconds? ago|now"))
+    await ui.shot("automation-list")
+
+
+# Journey 6
+
+
+async def test_delete_device_and_diagnostics(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    ui: HomeAssistantUI,
+    tmp_path: Path,
+) -> None:
+    """Delete a number's device on its page; diagnostics hold no key and no number."""
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    await hass_api.validate(NUMBER)
+    await hass_api.validate(OTHER)
+    page = ui.page
+
+    await ui.open_integration("callerid")
+    await page.get_by_role("button", name=re.compile(re.escape(OTHER))).click()
+    await expect(page).to_have_url(re.compile("/config/devices/device/"))
+    # The menu of the device's info card, next to "Download diagnostics".
+    await (
+        page.locator("ha-device-info-card")
+        .get_by_role("button", name=ui.t("ui.common.menu"))
+        .click()
+    )
+    await page.get_by_role(
+        "menuitem", name=ui.t("ui.panel.config.devices.delete_device")
+    ).click()
+    confirm = page.locator("dialog-box").get_by_role(
+        "button", name=ui.t("ui.panel.config.devices.delete_device"), exact=True
+    )
+    await ui.stable(confirm)
+    await ui.shot("device-delete-confirm")
+    await confirm.click()
+    # The page of the device says it is gone; so does the integration's page.
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await ui.open_integration("callerid")
+    await expect(
+        page.get_by_role("button", name=re.compile(re.escape(NUMBER)))
+    ).to_be_visible()
+    await expect(
+        page.get_by_role("button", name=re.compile(re.escape(OTHER)))
+    ).to_have_count(0)
+    await ui.shot("device-deleted")
+    assert await hass_api.state(entity_ids(OTHER)[0]) is None
+
+    await ui.open_integration("callerid")
+    item = await ui.entry_menu_item("seven.io", "download_diagnostics")
+    path = await ui.download(item, tmp_path)
+    text = path.read_text()
+    diagnostics = json.loads(text)
+    assert diagnostics["data"], text
+    assert "demo-key" not in text
+    for digits in ("4917612345678", "176 12345678", "17612345678"):
+        assert digits not in text, f"{digits} in the diagnostics"
+
+
+# Journey 7
+
+
+async def test_german(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """In German: the config flow, the action form, the states and the notification."""
+    _, sim_url = simulator
+    de = translations("de")
+    page = ui.page
+
+    await ui.set_language("Deutsch", "de")
+    await ui.shot("german-profile")
+    # Notifications are written by Home Assistant itself, in its own language:
+    # Settings > System > General.
+    await ui.goto("/config/general")
+    await ui.pick_language(page.locator("ha-language-picker"), "Deutsch")
+    await page.get_by_role("button", name=ui.t("ui.common.save")).last.click()
+    await until(
+        lambda: hass_api.request("GET", "/api/config"),
+        lambda config: config["language"] == "de",
+    )
+    # Set up now, its entity names are German too (Home Assistant names entities in
+    # its language when their platform is set up).
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+
+    user = de["config"]["step"]["user"]
+    search = await ui.open_add_integration()
+    await search.fill("seven")
+    await (
+        ui.page.locator("dialog-add-integration")
+        .get_by_role("button", name=INTEGRATION_NAME)
+        .click()
+    )
+    await expect(ui.flow.get_by_text(user["title"])).to_be_visible()
+    await expect(ui.field(user["data"]["api_key"])).to_be_visible()
+    await ui.fill({user["data"]["api_key"]: "wrong-key"})
+    await ui.expand(user["sections"]["advanced"]["name"])
+    await ui.fill({user["sections"]["advanced"]["data"]["base_url"]: f"{sim_url}/api"})
+    await ui.submit()
+    await expect(ui.flow_error(de["config"]["error"]["invalid_auth"])).to_be_visible()
+    await ui.shot("german-config-flow")
+    await ui.dismiss_flow()
+
+    service = de["services"]["validate"]
+    await ui.goto("/config/tools/action")
+    code = code_in(
+        await ui.run_action(
+            "callerid.validate",
+            {service["fields"]["number"]["name"]: NUMBER},
+            navigate=False,
+        )
+    )
+    await expect(page.get_by_text(service["description"])).to_be_visible()
+    await ui.shot("german-action")
+
+    await ui.open_notifications()
+    title = de["exceptions"]["notification_code_title"]["message"].format(number=NUMBER)
+    await expect(ui.notification(title).get_by_text(code, exact=True)).to_be_visible()
+    await ui.shot("german-notification")
+    await ui.close_notifications()
+
+    status = de["entity"]["sensor"]["status"]
+    caller_id = de["entity"]["binary_sensor"]["validated"]
+    await ui.open_integration("callerid")
+    await page.get_by_role("button", name=re.compile(re.escape(NUMBER))).click()
+    await ui.expect_device_state(status["name"], status["state"]["pending"])
+    await ui.expect_device_state(caller_id["name"], caller_id["state"]["off"])
+    assert (await keypad(http, sim_url, NUMBER, code))["validated"] is True
+    await ui.expect_device_state(
+        status["name"], status["state"]["validated"], wait=UPDATE
+    )
+    await ui.expect_device_state(caller_id["name"], caller_id["state"]["on"])
+    await ui.shot("german-device")
+
+
+# The demo (scripts/develop)
+
+
+async def test_demo_dashboard(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """The demo's dashboard reads well before the first validation and after it."""
+    _, sim_url = simulator
+    await prepare(hass_api, f"{sim_url}/api")
+    page = ui.page
+
+    await ui.goto(f"/{DASHBOARD}/numbers")
+    await expect(page.get_by_text("No number validated yet.")).to_be_visible()
+    await expect(page.get_by_text("Settings > Tools > Actions")).to_be_visible()
+    await expect(
+        page.get_by_text(re.compile("Entity not (found|available)"))
+    ).to_have_count(0)
+    await ui.shot("demo-dashboard-empty")
+
+    code = (await hass_api.validate(DEMO_NUMBER))["code"]
+    table = page.locator("hui-markdown-card").get_by_role("table")
+    await expect(table).to_match_aria_snapshot(
+        f'- table:\n  - rowgroup:\n    - row "Number Caller ID Status"\n'
+        f'  - rowgroup:\n    - row "{DEMO_NUMBER} Not validated Pending"',
+        timeout=UPDATE,
+    )
+    assert (await keypad(http, sim_url, DEMO_NUMBER, code))["validated"] is True
+    await expect(
+        table.get_by_role("row", name=f"{DEMO_NUMBER} Validated Validated")
+    ).to_be_visible(timeout=UPDATE)
+    await ui.shot("demo-dashboard-validated")
