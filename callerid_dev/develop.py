@@ -95,6 +95,15 @@ Home Assistant is ready: {process.url}   (log: {process.log_path})
          scripts/keypad {DEMO_NUMBER.replace(" ", "")} CODE {sim_port}
   4. The Caller ID dashboard lists {DEMO_NUMBER}: Caller ID "Not validated" and
      Status "Pending" turn to "Validated".
+  5. Place a call from it: Settings > Tools > Actions, pick "Call from a caller ID"
+     (callerid.call), choose its Caller ID sensor, add a number under To, type a
+     Message, and perform. The response shows the call_id.
+  6. End the call as seven.io would report it (answered after 17 s):
+         curl -s -X POST {sim_url.removesuffix("/api")}/_sim/end_call \\
+           -H 'Content-Type: application/json' \\
+           -d '{{"call_id": "CALL_ID", "status": "completed", "duration": 17}}'
+     The number's Last call sensor turns "Answered" (status "no-answer" and
+     duration 0: "Not answered"), and callerid_call_ended fires.
 
 Ctrl-C stops the demo; its state stays in {state_dir} for next time.""",
                 flush=True,

@@ -691,3 +691,55 @@ async def test_demo_dashboard(
         table.get_by_role("row", name=f"{DEMO_NUMBER} Validated Validated")
     ).to_be_visible(timeout=UPDATE)
     await ui.shot("demo-dashboard-validated")
+
+
+# Issue "Put the validated caller ID to work": callerid.call from the actions page
+
+
+async def test_call_from_actions(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Pick the validated number's sensor, type a recipient and a message, perform."""
+    sim, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    code = (await hass_api.validate(NUMBER))["code"]
+    assert (await keypad(http, sim_url, NUMBER.replace(" ", ""), code))["validated"]
+    caller_id, _ = entity_ids(NUMBER)
+    await hass_api.wait_for_state(caller_id, "on")
+
+    await ui.goto("/config/tools/action")
+    picker = ui.page.locator("ha-service-picker")
+    await picker.click()
+    await picker.get_by_role("textbox").fill("callerid.call")
+    await picker.get_by_text("callerid.call", exact=True).click()
+    row = ui.page.locator("ha-settings-row")
+    entity = row.filter(has=ui.page.get_by_text("Caller ID", exact=True))
+    await entity.locator("ha-entity-picker").click()
+    await entity.get_by_role("textbox").first.fill("12345678")
+    await entity.get_by_text(NUMBER, exact=True).click()
+    await expect(entity.get_by_text(NUMBER, exact=True)).to_be_visible()
+    to = row.filter(has=ui.page.get_by_text("To", exact=True))
+    await to.get_by_role("button", name=ui.t("ui.common.add")).click()
+    await to.get_by_role("textbox").first.fill("030 1234567")
+    await (
+        row.filter(has=ui.page.get_by_text("Message", exact=True))
+        .get_by_role("textbox")
+        .fill("The alarm went off at home.")
+    )
+    await ui.page.get_by_role(
+        "button", name=ui.t("ui.panel.config.tools.tabs.actions.call_service")
+    ).click()
+    response = ui.action_response()
+    await expect(response).to_be_visible()
+    text = await response.locator(".cm-content").inner_text()
+    assert "success: true" in text, text
+    assert "to: '+49301234567'" in text, text
+    await response.scroll_into_view_if_needed()
+    await ui.shot("call-response")
+
+    (voice,) = [r for r in sim.requests if r["path"] == "/api/voice"]
+    assert voice["params"]["from"] == NUMBER.replace(" ", "")
+    assert voice["params"]["text"] == "The alarm went off at home."
