@@ -533,3 +533,24 @@ async def test_end_reported_while_the_call_is_being_saved(
         await placing
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "not_answered"
+
+
+async def test_hook_follows_a_new_url(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """When Home Assistant's external URL changes, the hook at seven.io is replaced."""
+    old_url = f"{EXTERNAL_URL}{hook_path(init_integration)}"
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": [hook("7", old_url)]})
+    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 8})
+    aioclient_mock.delete(HOOKS_URL, json={"success": True})
+    await hass.config.async_update(external_url="https://new.example.org")
+    await hass.async_block_till_done()
+    calls = [(c[0], c[2]) for c in aioclient_mock.mock_calls if str(c[1]) == HOOKS_URL]
+    assert ("DELETE", {"id": "7"}) in calls
+    created = [form for method, form in calls if method == "POST"]
+    assert [form["target_url"] for form in created] == [
+        f"https://new.example.org{hook_path(init_integration)}"
+    ]

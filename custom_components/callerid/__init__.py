@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from typing import Any
 
-from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_WEBHOOK_ID,
+    EVENT_CORE_CONFIG_UPDATE,
+    Platform,
+)
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -72,6 +78,16 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await hass.async_add_executor_job(load_metadata)
     async_setup_services(hass)
     async_setup_reachability(hass)
+
+    @callback
+    def _urls_changed(_: Event[Any]) -> None:
+        # seven.io's hook must follow Home Assistant's URL.
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            entry.async_create_background_task(
+                hass, async_sync_hook(hass, entry), f"{DOMAIN} voice_status hook"
+            )
+
+    hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _urls_changed)
     return True
 
 
