@@ -554,3 +554,24 @@ async def test_hook_follows_a_new_url(
     assert [form["target_url"] for form in created] == [
         f"https://new.example.org{hook_path(init_integration)}"
     ]
+
+
+async def test_calls_journal_is_folded_when_long(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Like the numbers' journal, the calls' one is folded once it is long."""
+    journal = calls_journal(hass, init_integration)
+    calls = init_integration.runtime_data.calls
+    with patch("custom_components.callerid.calls.JOURNAL_FOLD_MIN_LINES", 1):
+        client = await hass_client_no_auth()
+        response = await client.post(hook_path(init_integration), json=event(placed))
+        assert response.status == 200
+    assert calls.last_outcome(NUMBER) is not None
+    assert not journal.exists()
+    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.calls"]["data"]
+    assert [c["outcome"] for c in stored["calls"]] == ["answered"]
+    assert stored["last"] == {NUMBER: "answered"}

@@ -18,7 +18,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER, STORAGE_VERSION
+from .const import DOMAIN, JOURNAL_FOLD_MIN_LINES, LOGGER, STORAGE_VERSION
 from .journal import Journal, JournalUnreadableError, JournalWriteError
 from .store import StorageUnreadableError, StorageWriteError, async_read_storage
 
@@ -94,6 +94,8 @@ class CallStore:
         # The last call from each number, also once the call itself is forgotten.
         self._last: dict[str, CallOutcome] = {}
         self._ending: set[str] = set()
+        # The latest call from each number that this run has seen.
+        self._latest: dict[str, PlacedCall] = {}
         self._listeners: list[CallListener] = []
 
     async def async_load(self) -> None:
@@ -122,7 +124,7 @@ class CallStore:
 
     @callback
     def async_listen(self, listener: CallListener) -> CALLBACK_TYPE:
-        """Call `listener` for each call placed or ended, once that is on disk."""
+        """Call `listener` for each call placed (at once) or ended (once on disk)."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
@@ -186,11 +188,14 @@ class CallStore:
 
     def _keep(self, call: PlacedCall) -> None:
         self._calls[call.call_id] = call
-        latest = max(
-            (c for c in self._calls.values() if c.sender == call.sender),
-            key=lambda c: c.placed_at,
-        )
-        self._last[call.sender] = latest.outcome
+        latest = self._latest.get(call.sender)
+        if (
+            latest is None
+            or latest.call_id == call.call_id
+            or call.placed_at >= latest.placed_at
+        ):
+            self._latest[call.sender] = call
+            self._last[call.sender] = call.outcome
 
     def _tell(self, call: PlacedCall) -> None:
         for listener in list(self._listeners):
@@ -212,6 +217,12 @@ class CallStore:
         except JournalWriteError as err:
             LOGGER.error("Could not write %s: %s", err, err.__cause__)
             raise StorageWriteError(self._journal.path) from err
+        # As for the numbers: fold once the journal outgrows what it describes.
+        limit = max(JOURNAL_FOLD_MIN_LINES, len(self._calls))
+        if self._journal.lines > limit and not self._hass.is_stopping:
+            await self._journal.async_fold(
+                self._async_write_snapshot, longer_than=limit
+            )
 
     async def _async_write_snapshot(self) -> bool:
         """Write every call to the storage file; return whether it reached the disk."""
