@@ -1,4 +1,4 @@
-"""One step: how many bare binary sensors, and whether each has a device of its own."""
+"""One step: how many indexes, whether each has a device, and its entities."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from . import DOMAIN
 
 
 class BenchFlow(ConfigFlow, domain=DOMAIN):
-    """Create an entry with `count` sensors (and as many devices, with `devices`)."""
+    """Create an entry with `count` indexes (each a device of its own, with `devices`).
+
+    Each index has `entities` enabled entities (a binary sensor, then sensors) and
+    `disabled` sensors disabled by default, all on its device.
+    """
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the count."""
+        """Ask for the count and the entities per index."""
         if user_input is None:
             return self.async_show_form(
                 step_id="user",
@@ -25,6 +29,12 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
                     {
                         probatio.Required("count"): int,
                         probatio.Optional("devices", default=False): bool,
+                        probatio.Optional("entities", default=1): probatio.All(
+                            int, probatio.Range(min=1)
+                        ),
+                        probatio.Optional("disabled", default=0): probatio.All(
+                            int, probatio.Range(min=0)
+                        ),
                     }
                 ),
             )
