@@ -21,7 +21,8 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.callerid import async_remove_config_entry_device
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.components import persistent_notification
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
@@ -225,3 +226,26 @@ async def test_callback_just_before_expiry_counts(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "on"
+
+
+async def test_new_validation_of_a_pending_number_writes_only_its_status(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Nothing the Caller ID sensor shows changes: it is not written again."""
+    await start_validation(hass, aioclient_mock)
+    written: list[str] = []
+    for event_type in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+        hass.bus.async_listen(
+            event_type,
+            lambda event: written.append(event.data["entity_id"]),
+            # Home Assistant wants one for state_reported: every write counts here.
+            event_filter=callback(lambda _: True),
+        )
+    freezer.tick(timedelta(minutes=2))
+    await start_validation(hass, aioclient_mock)
+    await hass.async_block_till_done()
+    assert written == [STATUS_ID]
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"

@@ -25,9 +25,16 @@ from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from .conftest import SEVEN_OK, STATUS_ID, snapshot_entities, start_validation
+from .conftest import (
+    ENTITY_ID,
+    SEVEN_OK,
+    STATUS_ID,
+    snapshot_entities,
+    start_validation,
+)
 
 COMPLETED_ID = "sensor.49_176_12345678_last_completed"
+LAST_CALL_ID = "sensor.49_176_12345678_last_call"
 
 
 @pytest.fixture
@@ -132,6 +139,26 @@ async def test_last_completed_survives_the_next_validation(
     await hass.async_block_till_done()
     assert hass.states.get(STATUS_ID).state == "expired"
     assert hass.states.get(COMPLETED_ID).state == "2026-11-27T13:15:00+00:00"
+
+
+async def test_callback_writes_the_two_states_that_change(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Last call is there from the start, unknown until a call; a validation leaves it be."""
+    path = await start_validation(hass, aioclient_mock)
+    assert hass.states.get(LAST_CALL_ID).state == "unknown"
+    written: list[str] = []
+    hass.bus.async_listen(
+        "state_changed", lambda event: written.append(event.data["entity_id"])
+    )
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    await hass.async_block_till_done()
+    assert sorted(written) == [ENTITY_ID, STATUS_ID]
+    assert hass.states.get(LAST_CALL_ID).state == "unknown"
 
 
 def test_changing_attributes_are_not_recorded() -> None:

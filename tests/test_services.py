@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 import threading
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
@@ -40,6 +41,7 @@ from .conftest import (
     answer_validation,
     call_validate,
     callback_path,
+    start_validation,
     validate_calls,
 )
 
@@ -196,6 +198,34 @@ async def test_invalid_number_sends_nothing(
     assert raised.value.translation_key == "invalid_number"
     assert aioclient_mock.call_count == calls
     assert hass.states.async_entity_ids("binary_sensor") == []
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_number_past_the_entity_limit_is_refused(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Past Home Assistant's limit of enabled entities per entry, no new number rings.
+
+    Its entities would not be added (Home Assistant only logs that): refused with a
+    translated error before any request. Numbers already there go on.
+    """
+    with patch(
+        "custom_components.callerid.services.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 5
+    ):
+        await start_validation(hass, aioclient_mock)
+        requests = len(validate_calls(aioclient_mock))
+        with pytest.raises(ServiceValidationError) as raised:
+            await call_validate(hass, number="+4930123456")
+        assert raised.value.translation_key == "too_many_numbers"
+        assert raised.value.translation_placeholders == {"limit": "5"}
+        assert len(validate_calls(aioclient_mock)) == requests
+        assert hass.states.get("binary_sensor.49_30_123456_caller_id") is None
+
+        freezer.tick(timedelta(minutes=2))
+        await call_validate(hass, number=NUMBER)
+        assert len(validate_calls(aioclient_mock)) == requests + 1
 
 
 @pytest.mark.usefixtures("init_integration")

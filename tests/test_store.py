@@ -20,11 +20,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid import journal as journal_module
 from custom_components.callerid.journal import Journal, JournalWriteError
+from custom_components.callerid.store import hash_token
 from homeassistant.components import persistent_notification, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
@@ -42,6 +44,7 @@ from .conftest import (
     Persisted,
     answer_validation,
     call_validate,
+    callback_path,
     start_validation,
 )
 
@@ -583,3 +586,161 @@ async def test_journal_append_without_callback(
     await journal.async_append({"a": 1})
     assert await journal.async_read() == [{"a": 1}]
     await journal.async_close()
+
+
+def _asked(
+    hass: HomeAssistant,
+    persisted: Persisted,
+    seen: list[tuple[dict[str, str], str | None]],
+    *,
+    asked: asyncio.Event | None = None,
+    release: asyncio.Event | None = None,
+    fail: list[bool] | None = None,
+) -> Any:
+    """Answer validate_for_voice once the pending validation is on disk; note what was seen.
+
+    Each request fails (503) if the next of `fail` says so.
+    """
+
+    async def answer(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        # The write runs beside the request: give it a moment to land.
+        for _ in range(200):
+            if persisted.statuses().get(NUMBER) == "pending":
+                break
+            await asyncio.sleep(0.005)
+        seen.append((persisted.statuses(), _state(hass, STATUS_ID)))
+        if asked is not None:
+            asked.set()
+        if release is not None:
+            await release.wait()
+        if fail and fail.pop(0):
+            return AiohttpClientMockResponse(method, url, status=503)
+        return AiohttpClientMockResponse(
+            method, url, json={"success": True, "code": "123456"}
+        )
+
+    return answer
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str | None:
+    state = hass.states.get(entity_id)
+    return state.state if state is not None else None
+
+
+async def test_pending_validation_is_on_disk_before_seven_io_answers(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """A crash after seven.io rang the phone cannot lose the validation's token.
+
+    It takes effect (sensors, cooldown) only once seven.io answered.
+    """
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(aioclient_mock, side_effect=_asked(hass, persisted, seen))
+    await call_validate(hass, number=NUMBER)
+    assert seen == [({NUMBER: "pending"}, None)]
+    path = callback_path(aioclient_mock)
+    assert persisted.numbers()[NUMBER]["token_hash"] == hash_token(path.query["token"])
+
+    # What a restart reads is enough for the callback.
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    client = await hass_client_no_auth()
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert hass.states.get(ENTITY_ID).state == "on"
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["new number", "validated number"])
+async def test_refused_validation_writes_back_what_was_known(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+    known: bool,
+) -> None:
+    """When seven.io fails, the number is on disk as before, and no state changed."""
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(
+            hass, persisted, seen, fail=[False, True] if known else [True]
+        ),
+    )
+    if known:
+        await call_validate(hass, number=NUMBER)
+        client = await hass_client_no_auth()
+        path = callback_path(aioclient_mock)
+        assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+        seen.clear()
+    before = persisted.numbers()
+    changes: list[Any] = []
+    hass.bus.async_listen("state_changed", changes.append)
+    with pytest.raises(HomeAssistantError):
+        await call_validate(hass, number=NUMBER)
+    await hass.async_block_till_done()
+    # Written ahead, then taken back.
+    assert seen == [({NUMBER: "pending"}, "validated" if known else None)]
+    assert persisted.numbers() == before
+    assert changes == []
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    assert _state(hass, STATUS_ID) == ("validated" if known else None)
+
+
+async def test_cancelled_action_keeps_the_validation_and_its_code(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """An action cancelled while seven.io is asked (a stopped automation): the phone rings."""
+    asked, release = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    action.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await action
+    release.set()
+    await hass.async_block_till_done()
+    assert _state(hass, STATUS_ID) == "pending"
+    assert persisted.statuses() == {NUMBER: "pending"}
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert any("123456" in n["message"] for n in notifications.values())
+
+
+async def test_fold_while_seven_io_is_asked_keeps_the_pending_validation(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The journal folded by another change meanwhile: the snapshot holds the validation."""
+    asked, release = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    store = init_integration.runtime_data.store
+    await store._journal.async_fold(store._async_write_snapshot)
+    assert not persisted.journal.exists()
+    assert persisted.statuses() == {NUMBER: "pending"}
+    release.set()
+    await action
+
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert hass.states.get(ENTITY_ID).state == "on"

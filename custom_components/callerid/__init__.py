@@ -130,9 +130,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     @callback
     def _completed(record: NumberRecord) -> None:
         # Whoever started the validation learns how it ended.
-        hass.async_create_task(
-            async_show_outcome(hass, entry, record), f"{DOMAIN} outcome notification"
-        )
+        async_show_outcome(hass, entry, record)
         hass.bus.async_fire(
             EVENT_VALIDATION_COMPLETED, completion_event_data(entry, record)
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import CallerIdConfigEntry
@@ -42,6 +42,13 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
         """Start from the stored record."""
         super().__init__(entry, store, record, "validated")
 
+    @callback
+    def _update(self, record: NumberRecord) -> None:
+        # A new validation of a number not validated yet changes nothing shown here.
+        if _shown(record) != _shown(self._record):
+            super()._update(record)
+        self._record = record
+
     @property
     def is_on(self) -> bool:
         """Return whether the number may be used as caller ID."""
@@ -58,3 +65,7 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
             # Text: an id, not a quantity to format as "12,345".
             attributes["caller_id"] = str(record.caller_id)
         return attributes
+
+
+def _shown(record: NumberRecord) -> tuple[bool, bool | None, int | None]:
+    return record.validated, record.voice, record.caller_id

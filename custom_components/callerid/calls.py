@@ -14,7 +14,7 @@ from enum import StrEnum
 import secrets
 from typing import Any, TypedDict
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -96,7 +96,7 @@ class CallStore:
         self._ending: set[str] = set()
         # The latest call from each number that this run has seen.
         self._latest: dict[str, PlacedCall] = {}
-        self._listeners: list[CallListener] = []
+        self._listeners: dict[str, list[CallListener]] = {}
 
     async def async_load(self) -> None:
         """Read the calls; refuse (and leave the files alone) if they cannot be read."""
@@ -123,10 +123,19 @@ class CallStore:
         await self._journal.async_close()
 
     @callback
-    def async_listen(self, listener: CallListener) -> CALLBACK_TYPE:
-        """Call `listener` for each call placed (at once) or ended (once on disk)."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+    def async_follow(self, sender: str, listener: CallListener) -> None:
+        """Call `listener` for each call from `sender` placed (at once) or ended (on disk)."""
+        self._listeners.setdefault(sender, []).append(listener)
+
+    @callback
+    def async_unfollow(self, sender: str, listener: CallListener) -> None:
+        """Stop calling `listener` for calls from `sender`."""
+        listeners = self._listeners.get(sender, [])
+        # Gone already if the number was forgotten.
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._listeners.pop(sender, None)
 
     def last_outcome(self, number: str) -> CallOutcome | None:
         """Return how the last call from `number` went, if it placed one."""
@@ -198,7 +207,7 @@ class CallStore:
             self._last[call.sender] = call.outcome
 
     def _tell(self, call: PlacedCall) -> None:
-        for listener in list(self._listeners):
+        for listener in list(self._listeners.get(call.sender, ())):
             listener(call)
 
     def _forget_old(self) -> None:

@@ -60,6 +60,8 @@ class CallerIdEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Whether the state changes with the number's record.
+    _follows_record = True
 
     def __init__(
         self,
@@ -70,12 +72,20 @@ class CallerIdEntity(Entity):
     ) -> None:
         """Tie the entity to the entry and the record's number."""
         number = self._number = record.number
+        self._entry_id = entry.entry_id
         self._store = store
         self._record = record
         self._attr_unique_id = f"{entry.entry_id}_{number}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={device_identifier(entry.entry_id, number)},
-            name=record.formatted,
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """Return the number's device.
+
+        Made when asked (once, as the entity is added) rather than kept by each entity.
+        """
+        return DeviceInfo(
+            identifiers={device_identifier(self._entry_id, self._number)},
+            name=self._record.formatted,
             manufacturer="seven.io",
             model="Caller ID",
             entry_type=DeviceEntryType.SERVICE,
@@ -84,10 +94,17 @@ class CallerIdEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the number's record."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._store.async_listen(self._number, self._update))
+        if self._follows_record:
+            self._store.async_follow(self._number, self._update)
         # The record may have changed between creation and now.
         if (record := self._store.get(self._number)) is not None:
             self._record = record
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop following the number's record."""
+        await super().async_will_remove_from_hass()
+        if self._follows_record:
+            self._store.async_unfollow(self._number, self._update)
 
     @callback
     def _update(self, record: NumberRecord) -> None:

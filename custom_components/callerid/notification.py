@@ -26,16 +26,6 @@ def _notification_id(entry: ConfigEntry, number: str) -> str:
     return f"{DOMAIN}_{entry.entry_id}_{number}"
 
 
-async def _async_text(
-    hass: HomeAssistant, key: str, placeholders: dict[str, str]
-) -> str:
-    translations = await async_get_translations(
-        hass, hass.config.language, "exceptions", [DOMAIN]
-    )
-    text = translations.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
-    return text.format(**placeholders)
-
-
 async def _async_show(
     hass: HomeAssistant,
     entry: ConfigEntry,
@@ -44,10 +34,19 @@ async def _async_show(
     placeholders: dict[str, str],
 ) -> None:
     """Show the notification of `number`, replacing the one it has."""
+    translations = await async_get_translations(
+        hass, hass.config.language, "exceptions", [DOMAIN]
+    )
+
+    def text(part: str) -> str:
+        name = f"{key}_{part}"
+        found = translations.get(f"component.{DOMAIN}.exceptions.{name}.message", name)
+        return found.format(**placeholders)
+
     persistent_notification.async_create(
         hass,
-        await _async_text(hass, f"{key}_message", placeholders),
-        title=await _async_text(hass, f"{key}_title", placeholders),
+        text("message"),
+        title=text("title"),
         notification_id=_notification_id(entry, number),
     )
 
@@ -70,7 +69,8 @@ async def async_show_code(
     )
 
 
-async def async_show_outcome(
+@callback
+def async_show_outcome(
     hass: HomeAssistant, entry: ConfigEntry, record: NumberRecord
 ) -> None:
     """Replace the code with how the validation ended; validated needs no words."""
@@ -82,7 +82,11 @@ async def async_show_outcome(
     if record.error is not None and record.status is ValidationStatus.FAILED:
         key = f"{key}_reason"
         placeholders["error"] = record.error
-    await _async_show(hass, entry, record.number, key, placeholders)
+    # Only a failure or expiry waits for the translations (loaded once, then cached).
+    hass.async_create_task(
+        _async_show(hass, entry, record.number, key, placeholders),
+        f"{DOMAIN} outcome notification",
+    )
 
 
 @callback

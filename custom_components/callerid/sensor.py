@@ -1,4 +1,4 @@
-"""Per number: the validation's status, and when it last completed."""
+"""Per number: the validation's status, when it last completed, and the last call from it."""
 
 from __future__ import annotations
 
@@ -28,34 +28,20 @@ async def async_setup_entry(
     entry: CallerIdConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of every stored number, and of each new one as it appears.
+    """Add the sensors of every stored number, and of each new one as it appears."""
+    async_add_number_entities(entry, async_add_entities, _entities)
 
-    A number gets its "Last call" sensor once it is validated: only then can it call.
-    """
-    with_last_call: set[str] = set()
 
-    def last_call(
-        entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
-    ) -> CallerIdLastCallSensor:
-        with_last_call.add(record.number)
-        return CallerIdLastCallSensor(entry, store, record, with_last_call)
-
-    def entities(
-        entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
-    ) -> Iterable[SensorEntity]:
-        yield CallerIdStatusSensor(entry, store, record)
-        yield CallerIdCompletedSensor(entry, store, record)
-        if record.validated:
-            yield last_call(entry, store, record)
-
-    async_add_number_entities(entry, async_add_entities, entities)
-
-    @callback
-    def _validated(record: NumberRecord) -> None:
-        if record.validated and record.number not in with_last_call:
-            async_add_entities([last_call(entry, entry.runtime_data.store, record)])
-
-    entry.async_on_unload(entry.runtime_data.store.async_listen_changes(_validated))
+def _entities(
+    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+) -> Iterable[SensorEntity]:
+    return (
+        CallerIdStatusSensor(entry, store, record),
+        CallerIdCompletedSensor(entry, store, record),
+        # With the others, not when the number is validated: adding an entity in the
+        # middle of a callback costs it more than all else it does.
+        CallerIdLastCallSensor(entry, store, record),
+    )
 
 
 class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
@@ -114,32 +100,29 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
     _attr_translation_key = "last_call"
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = LAST_CALL_OPTIONS
+    # Validations do not change the last call.
+    _follows_record = False
 
     def __init__(
-        self,
-        entry: CallerIdConfigEntry,
-        store: NumberStore,
-        record: NumberRecord,
-        numbers_with_sensor: set[str],
+        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
     ) -> None:
         """Start from the entry's calls."""
         super().__init__(entry, store, record, "last_call")
         self._calls = entry.runtime_data.calls
-        self._numbers_with_sensor = numbers_with_sensor
 
     async def async_added_to_hass(self) -> None:
-        """Follow the calls placed from the number."""
+        """Follow the calls placed from the number, not its validations."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._calls.async_listen(self._call_changed))
+        self._calls.async_follow(self._number, self._call_changed)
 
     async def async_will_remove_from_hass(self) -> None:
-        """Let the number get a new sensor if it comes back (its device was deleted)."""
-        self._numbers_with_sensor.discard(self._number)
+        """Stop following the calls."""
+        await super().async_will_remove_from_hass()
+        self._calls.async_unfollow(self._number, self._call_changed)
 
     @callback
     def _call_changed(self, call: PlacedCall) -> None:
-        if call.sender == self._number:
-            self.async_write_ha_state()
+        self.async_write_ha_state()
 
     @property
     def native_value(self) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 import math
@@ -20,6 +21,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.entity_platform import MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -45,6 +47,7 @@ from .const import (
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CALLS,
     DOMAIN,
+    ENABLED_ENTITIES_PER_NUMBER,
     EVENT_CALL_PLACED,
     LOGGER,
     MAX_MESSAGE_LENGTH,
@@ -57,7 +60,7 @@ from .const import (
 from .data import CallerIdConfigEntry
 from .notification import async_show_code
 from .phone import mask_number, to_e164
-from .store import StorageWriteError
+from .store import KnownValidated, StorageWriteError
 from .webhook import async_callback_url
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
@@ -116,13 +119,22 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
     entry = _entry_for_call(hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
     number = _to_e164(hass, call.data[ATTR_NUMBER])
     _check_cooldown(entry, number)
+    _check_room(hass, entry, number)
     # Held until seven.io answered and the outcome is stored: one call per number at a time.
     ringing = entry.runtime_data.ringing
     ringing.add(number)
-    try:
-        return await _async_ring(hass, entry, number)
-    finally:
-        ringing.discard(number)
+
+    async def ring_once() -> ServiceResponse:
+        try:
+            return await _async_ring(hass, entry, number)
+        finally:
+            ringing.discard(number)
+
+    # Once asked, seven.io may ring the phone: an action cancelled meanwhile (a stopped
+    # automation) does not lose the validation, nor its code.
+    return await asyncio.shield(
+        hass.async_create_task(ring_once(), f"{DOMAIN} validate", eager_start=True)
+    )
 
 
 async def _async_ring(
@@ -132,38 +144,39 @@ async def _async_ring(
     store = entry.runtime_data.store
     token = secrets.token_urlsafe(32)
     callback = await async_callback_url(hass, entry, token)
+    code: str | None = None
+
+    async def ring() -> KnownValidated | None:
+        nonlocal code
+        try:
+            result = await entry.runtime_data.client.validate_for_voice(
+                number, callback=callback.url
+            )
+        except SevenError as err:
+            if isinstance(err, SevenAuthenticationError):
+                entry.async_start_reauth(hass)
+            key, placeholders = _describe_gateway_error(err, number)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders=placeholders,
+            ) from err
+        if isinstance(result, AlreadyValidated):
+            return KnownValidated(caller_id=result.caller_id, voice=result.voice)
+        code = result.code
+        return None
 
     try:
-        result = await entry.runtime_data.client.validate_for_voice(
-            number, callback=callback.url
-        )
-    except SevenError as err:
-        if isinstance(err, SevenAuthenticationError):
-            entry.async_start_reauth(hass)
-        key, placeholders = _describe_gateway_error(err, number)
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders=placeholders,
-        ) from err
-
-    if isinstance(result, AlreadyValidated):
-        record = await store.async_set_validated(
-            number, caller_id=result.caller_id, voice=result.voice
-        )
-        code = None
-    else:
-        code = result.code
-        try:
-            record = await store.async_start(number, token)
-        except StorageWriteError as err:
-            # The phone rings either way: whoever answers needs the code, even though
-            # the validation could not be saved (that error is raised on).
-            if err.record is not None:
-                await async_show_code(
-                    hass, entry, err.record, code, callback_reachable=callback.reachable
-                )
-            raise
+        record = await store.async_start(number, token, ring)
+    except StorageWriteError as err:
+        # The phone rings either way: whoever answers needs the code, even though
+        # the validation could not be saved (that error is raised on).
+        if err.record is not None and code is not None:
+            await async_show_code(
+                hass, entry, err.record, code, callback_reachable=callback.reachable
+            )
+        raise
+    if code is not None:
         await async_show_code(
             hass, entry, record, code, callback_reachable=callback.reachable
         )
@@ -218,6 +231,32 @@ def _check_cooldown(entry: CallerIdConfigEntry, number: str) -> None:
                 # Home Assistant logs the message of a failed action: masked.
                 "number": mask_number(number),
                 "seconds": str(math.ceil(wait.total_seconds())),
+            },
+        )
+
+
+def _check_room(hass: HomeAssistant, entry: CallerIdConfigEntry, number: str) -> None:
+    """Refuse a new number whose entities Home Assistant would not add.
+
+    Home Assistant adds no more enabled entities to an entry past its limit, and only
+    logs that: the number would ring, validate, and never show.
+    """
+    if entry.runtime_data.store.get(number) is not None:
+        return
+    enabled = er.async_get(hass).entities.get_enabled_count_for_config_entry_id(
+        entry.entry_id
+    )
+    # New numbers being asked for right now get their entities soon.
+    coming = 1 + len(entry.runtime_data.ringing)
+    if (
+        enabled + coming * ENABLED_ENTITIES_PER_NUMBER
+        > MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="too_many_numbers",
+            translation_placeholders={
+                "limit": f"{MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
             },
         )
 

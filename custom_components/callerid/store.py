@@ -11,7 +11,7 @@ import hmac
 from pathlib import Path
 import re
 import secrets
-from typing import Final, NotRequired, TypedDict
+from typing import Final, NotRequired, TypedDict, cast
 
 from phonenumbers import NumberParseException
 
@@ -52,6 +52,14 @@ class NumberRecord:
     def validated(self) -> bool:
         """Return whether seven.io accepts the number as caller ID."""
         return self.status is ValidationStatus.VALIDATED
+
+
+@dataclass(frozen=True, slots=True)
+class KnownValidated:
+    """seven.io's answer when it knows a number as validated already."""
+
+    caller_id: int | None
+    voice: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,8 @@ class NumberStore:
         self._store, self._journal = _storage(hass, entry_id)
         self._code_lifetime = code_lifetime
         self._records: dict[str, NumberRecord] = {}
+        # Pending validations on disk that wait for seven.io's answer to take effect.
+        self._ahead: dict[str, NumberRecord] = {}
         self._new_listeners: list[RecordListener] = []
         self._change_listeners: list[RecordListener] = []
         self._completed_listeners: list[RecordListener] = []
@@ -229,34 +239,99 @@ class NumberStore:
         return lambda: self._completed_listeners.remove(listener)
 
     @callback
-    def async_listen(self, number: str, listener: RecordListener) -> CALLBACK_TYPE:
-        """Call `listener` whenever the record of `number` changes."""
-        listeners = self._listeners.setdefault(number, [])
-        listeners.append(listener)
-        return lambda: listeners.remove(listener)
+    def async_follow(self, number: str, listener: RecordListener) -> None:
+        """Call `listener` whenever the record of `number` changes, until unfollowed.
 
-    async def async_start(self, number: str, token: str) -> NumberRecord:
-        """Mark `number` pending behind `token`, replacing (and voiding) any earlier one."""
-        known = self._records.get(number)
-        record = NumberRecord(
-            number=number,
-            formatted=self._formatted(number),
-            status=ValidationStatus.PENDING,
-            requested_at=dt_util.utcnow(),
-            # When the last validation ended stays known while the next one runs.
-            completed_at=known.completed_at if known is not None else None,
-            token_hash=hash_token(token),
-        )
+        A pair of calls rather than a function to undo it: one object less per entity,
+        which counts with thousands of numbers.
+        """
+        self._listeners.setdefault(number, []).append(listener)
+
+    @callback
+    def async_unfollow(self, number: str, listener: RecordListener) -> None:
+        """Stop calling `listener` for `number`."""
+        listeners = self._listeners.get(number, [])
+        # Gone already if the number was forgotten.
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._listeners.pop(number, None)
+
+    async def async_start(
+        self,
+        number: str,
+        token: str,
+        ring: Callable[[], Awaitable[KnownValidated | None]],
+    ) -> NumberRecord:
+        """Have seven.io validate `number` (`ring`), its callback proven by `token`.
+
+        The pending validation is written to disk while `ring` asks seven.io, so that no
+        crash after the phone rang can lose it, and takes effect once `ring` returns.
+        When `ring` raises, what was known of the number before is written back and the
+        error raised on; when it reports the number validated already, that is kept. If
+        the pending validation could not be written, StorageWriteError is raised once
+        `ring` returned (the phone rings all the same) and nothing changes.
+        """
+
+        async def start() -> NumberRecord:
+            known = self._records.get(number)
+            pending = NumberRecord(
+                number=number,
+                formatted=self._formatted(number),
+                status=ValidationStatus.PENDING,
+                requested_at=dt_util.utcnow(),
+                # When the last validation ended stays known while the next one runs.
+                completed_at=known.completed_at if known is not None else None,
+                token_hash=hash_token(token),
+            )
+            ahead = self._hass.async_create_task(
+                self._async_write(
+                    pending, lambda: self._ahead.__setitem__(number, pending)
+                ),
+                f"{DOMAIN} pending validation",
+                eager_start=True,
+            )
+            try:
+                validated = await ring()
+            except BaseException:
+                await self._async_take_back(number, ahead, known)
+                raise
+            await _async_settle(ahead)
+            if validated is not None:
+                return await self._async_keep_validated(number, validated)
+            # Raises StorageWriteError if the pending validation is not on disk.
+            await ahead
+
+            self._ahead.pop(number, None)
+            self._put(pending)
+            self._schedule_expiry(pending)
+            return pending
+
+        return await self._async_change(number, start)
+
+    async def _async_take_back(
+        self, number: str, ahead: asyncio.Task[None], known: NumberRecord | None
+    ) -> None:
+        """Write back what was known of `number`: its validation did not start."""
+        await _async_settle(ahead)
+        if number not in self._ahead:
+            return  # the pending validation never reached the disk
 
         def apply() -> None:
-            self._put(record)
-            self._schedule_expiry(record)
+            # Memory holds what was known all along.
+            self._ahead.pop(number, None)
 
-        await self._async_change(number, lambda: self._async_write(record, apply))
-        return record
+        try:
+            await self._async_write(
+                known if known is not None else {"forget": number}, apply
+            )
+        except StorageWriteError:
+            # Left on disk: after the next start the number is pending until its code
+            # expires. Nothing rang, so no callback can come for it.
+            self._ahead.pop(number, None)
 
-    async def async_set_validated(
-        self, number: str, *, caller_id: int | None, voice: bool
+    async def _async_keep_validated(
+        self, number: str, validated: KnownValidated
     ) -> NumberRecord:
         """Record that seven.io already knows `number` as validated."""
         now = dt_util.utcnow()
@@ -266,12 +341,15 @@ class NumberStore:
             status=ValidationStatus.VALIDATED,
             requested_at=now,
             completed_at=now,
-            voice=voice,
-            caller_id=caller_id,
+            voice=validated.voice,
+            caller_id=validated.caller_id,
         )
-        await self._async_change(
-            number, lambda: self._async_write(record, lambda: self._put(record))
-        )
+
+        def apply() -> None:
+            self._ahead.pop(number, None)
+            self._put(record)
+
+        await self._async_write(record, apply)
         return record
 
     async def async_complete(
@@ -456,7 +534,8 @@ class NumberStore:
 
     async def _async_write_snapshot(self) -> bool:
         """Write every number to the storage file; return whether it reached the disk."""
-        records = list(self._records.values())
+        # What is on disk: pending validations written ahead of seven.io's answer too.
+        records = list((self._records | self._ahead).values())
         stored = await self._hass.async_add_executor_job(
             lambda: [_record_to_storage(record) for record in records]
         )
@@ -466,6 +545,13 @@ class NumberStore:
         await self._store.async_save({"numbers": stored, "mark": mark})
         written = await self._store.async_load()
         return written is not None and written.get("mark") == mark
+
+
+async def _async_settle(task: asyncio.Task[None]) -> None:
+    """Wait for `task` to end, however it ends; what it raised is the caller's to tell."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
 
 
 async def async_remove_numbers(hass: HomeAssistant, entry_id: str) -> None:
@@ -481,9 +567,12 @@ async def async_read_storage[T: Mapping[str, object]](
     """Return what `store` holds; raise StorageUnreadableError if it cannot be read.
 
     Home Assistant would move an undecodable file aside and start empty, which loses
-    what it held; setup is refused instead, and the file left as it is.
+    what it held; setup is refused instead, and the file left as it is. The file is
+    read once, here; Store only reads when there is no file (or a test stands in).
     """
-    await hass.async_add_executor_job(_check_readable, store.path)
+    data = await hass.async_add_executor_job(_read_checked, store.path)
+    if data is not _ABSENT:
+        return cast("T", data)
     try:
         return await store.async_load()
     except (HomeAssistantError, NotImplementedError, LookupError, TypeError) as err:
@@ -491,20 +580,26 @@ async def async_read_storage[T: Mapping[str, object]](
         raise StorageUnreadableError(store.path) from err
 
 
-def _check_readable(path: str) -> None:
-    """Raise StorageUnreadableError if the file exists and is not one of ours."""
+def _read_checked(path: str) -> object:
+    """Return the data of the storage file, _ABSENT if there is none.
+
+    Raise StorageUnreadableError if it is not one of ours: not JSON, or of a version
+    Store would have to migrate.
+    """
+    if not Path(path).exists():
+        return _ABSENT
     try:
-        data = json_util.load_json(path, default=None)
+        data = json_util.load_json(path)
     except HomeAssistantError as err:
         raise StorageUnreadableError(path) from err
-    if data is None and not Path(path).exists():
-        return
     if not (
         isinstance(data, dict)
         and data.get("version") == STORAGE_VERSION
+        and data.get("minor_version", 1) == 1
         and isinstance(data.get("data"), dict)
     ):
         raise StorageUnreadableError(path)
+    return data["data"]
 
 
 def _record_to_storage(record: NumberRecord) -> _StoredRecord:

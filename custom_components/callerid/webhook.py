@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 import probatio
-from yarl import URL
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigEntryState
@@ -33,10 +32,11 @@ from .const import (
     REFUSAL_WARNING_INTERVAL,
 )
 from .data import CallerIdConfigEntry
-from .phone import to_e164
 from .store import CallbackResult, StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
+# What the sender may hold besides digits (see CALLBACK_SCHEMA), dropped.
+_SEPARATORS: Final = str.maketrans("", "", "+ ()./-")
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 _ROUTED_METHODS: Final = ("GET", "POST", "PUT")
 # The webhook ids the integration has registered, one per config entry.
@@ -176,9 +176,9 @@ async def async_callback_url(
                     translation_domain=DOMAIN, translation_key="no_callback_url"
                 ) from err
     _async_update_reachability_issue(hass, reachable=reachable)
-    return CallbackUrl(
-        str(URL(base).update_query({CALLBACK_TOKEN_PARAM: token})), reachable
-    )
+    # Tokens are URL-safe already (secrets.token_urlsafe): nothing to quote.
+    separator = "&" if "?" in base else "?"
+    return CallbackUrl(f"{base}{separator}{CALLBACK_TOKEN_PARAM}={token}", reachable)
 
 
 @callback
@@ -283,11 +283,10 @@ async def _async_handle_callback(
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
     store = entry.runtime_data.store
-    # Normalised whether or not the number is known (parses are cached): a refusal
-    # takes as long for an unknown number as for a known one.
-    number = to_e164(f"+{data['sender'].removeprefix('+')}", None)
-    if number is None:
-        return HTTPStatus.BAD_REQUEST
+    # seven.io sends the number in international digits, maybe with separators. Only
+    # a number the action stored (in E.164, checked by phonenumbers) can match, so the
+    # digits are all it takes; an invalid number is as unknown as any other.
+    number = f"+{data['sender'].translate(_SEPARATORS)}"
 
     result = CallbackResult(
         success=data["success"] == "1",
