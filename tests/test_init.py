@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from yarl import URL
 
 from custom_components.callerid.const import (
@@ -25,7 +26,8 @@ from custom_components.callerid.const import (
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
 
 from .conftest import (
     BALANCE_URL,
@@ -395,3 +397,83 @@ async def test_url_change_without_loaded_entry_raises_nothing(
     await hass.config.async_update(external_url=None)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
+
+async def test_numbers_past_the_entity_limit_get_none(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    hass_ws_client: WebSocketGenerator,
+    device_registry: dr.DeviceRegistry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Stored numbers past Home Assistant's limit get no entities at all; a repair says so.
+
+    Whole numbers get their entities while there is room (Home Assistant would drop
+    entities one by one, leaving numbers with some of theirs); deleting a device makes
+    room at the next reload.
+    """
+    numbers = ["+4917612345671", "+4917612345672", "+4917612345673"]
+    records = [
+        _RECORD
+        | {
+            "number": number,
+            "formatted": f"+49 176 {number[6:]}",
+            "status": "validated",
+        }
+        | {"token_hash": None, "completed_at": "2026-11-27T12:01:00+00:00"}
+        for number in numbers
+    ]
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = json.loads(
+        _stored(*records)
+    )
+    assert await async_setup_component(hass, "config", {})
+    mock_config_entry.add_to_hass(hass)
+    issue_id = f"too_many_numbers_{mock_config_entry.entry_id}"
+
+    def shown() -> list[str]:
+        return [
+            number
+            for number in numbers
+            if hass.states.get(
+                f"binary_sensor.{number[1:3]}_{number[3:6]}_{number[6:]}_caller_id"
+            )
+        ]
+
+    # Room for two numbers' three enabled entities each.
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 7
+    ):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert shown() == numbers[:2]
+        for number in numbers[:2]:
+            suffix = f"{number[1:3]}_{number[3:6]}_{number[6:]}"
+            assert hass.states.get(f"sensor.{suffix}_status").state == "validated"
+            assert hass.states.get(f"sensor.{suffix}_last_call") is not None
+        issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+        assert issue is not None
+        assert issue.translation_placeholders == {
+            "title": mock_config_entry.title,
+            "count": "1",
+            "limit": "7",
+        }
+        # Still known: its record is kept and a restart keeps the same numbers shown.
+        assert mock_config_entry.runtime_data.store.get(numbers[2]) is not None
+        assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+        assert shown() == numbers[:2]
+
+        device = device_registry.async_get_device_by_identifier(
+            (DOMAIN, f"{mock_config_entry.entry_id}_{numbers[0]}"),
+            mock_config_entry.entry_id,
+        )
+        ws = await hass_ws_client(hass)
+        await ws.send_json_auto_id(
+            {"type": "config/device_registry/remove", "device_id": device.id}
+        )
+        assert (await ws.receive_json())["success"]
+        assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert shown() == numbers[1:]
+        assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

@@ -212,7 +212,7 @@ async def test_number_past_the_entity_limit_is_refused(
     translated error before any request. Numbers already there go on.
     """
     with patch(
-        "custom_components.callerid.services.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 5
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 5
     ):
         await start_validation(hass, aioclient_mock)
         requests = len(validate_calls(aioclient_mock))

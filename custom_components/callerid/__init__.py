@@ -14,7 +14,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
@@ -41,11 +41,12 @@ from .const import (
     DEFAULT_CODE_LIFETIME,
     DOMAIN,
     EVENT_VALIDATION_COMPLETED,
+    ISSUE_TOO_MANY_NUMBERS,
     LOGGER,
     ValidationStatus,
 )
 from .data import CallerIdConfigEntry, CallerIdData
-from .entity import number_from_device
+from .entity import async_hide_numbers_past_limit, number_from_device
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import load_metadata
 from .services import async_setup_services
@@ -120,6 +121,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
             ) from err
         entry.async_on_unload(stored.async_shutdown)
     entry.runtime_data = CallerIdData(client=client, store=store, calls=calls)
+    entry.runtime_data.hidden = async_hide_numbers_past_limit(hass, entry)
 
     @callback
     def _dismiss_used_code(record: NumberRecord) -> None:
@@ -180,6 +182,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers, calls, hook at seven.io and cloudhooks."""
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}")
     for webhook_key in (CONF_WEBHOOK_ID, CONF_CALL_WEBHOOK_ID):
         if webhook_key in entry.data:
             async_unregister_webhook(hass, entry.data[webhook_key])

@@ -52,6 +52,7 @@ ENABLED_ENTITIES_PER_NUMBER: Final = 3
 
 ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
+ISSUE_TOO_MANY_NUMBERS: Final = "too_many_numbers"
 # Refused callbacks are logged at debug level; a warning sums them up at most this often.
 REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)
 

@@ -34,6 +34,8 @@ class CallerIdData:
     calls_in_flight: int = 0
     # Whether seven.io has a voice_status hook to this entry: calls report how they end.
     outcome_reported: bool = False
+    # Stored numbers given no entities: Home Assistant's limit per entry had no room.
+    hidden: frozenset[str] = frozenset()
 
 
 type CallerIdConfigEntry = ConfigEntry[CallerIdData]

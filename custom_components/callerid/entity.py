@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import callback
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    entity_platform,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.device_registry import (
     DeviceEntry,
     DeviceEntryType,
@@ -14,10 +20,56 @@ from homeassistant.helpers.device_registry import (
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
+from .const import DOMAIN, ENABLED_ENTITIES_PER_NUMBER, ISSUE_TOO_MANY_NUMBERS
 from .data import CallerIdConfigEntry
 from .store import NumberRecord, NumberStore
 from .trigger import device_identifier
+
+
+@callback
+def async_hide_numbers_past_limit(
+    hass: HomeAssistant, entry: CallerIdConfigEntry
+) -> frozenset[str]:
+    """Return the stored numbers to add no entities for, and say so in a repair issue.
+
+    Home Assistant registers no more enabled entities for an entry past its limit and
+    drops the rest with a line in the log, which would leave numbers with some of their
+    entities. So whole numbers get entities while there is room: those registered
+    already (Home Assistant adds them past the limit too), then the others in order.
+    """
+    registry = er.async_get(hass)
+    room = (
+        entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+        - registry.entities.get_enabled_count_for_config_entry_id(entry.entry_id)
+    )
+    hidden: set[str] = set()
+    for number in entry.runtime_data.store.records:
+        if registry.async_get_entity_id(
+            Platform.BINARY_SENSOR, DOMAIN, f"{entry.entry_id}_{number}_validated"
+        ):
+            continue
+        if room >= ENABLED_ENTITIES_PER_NUMBER:
+            room -= ENABLED_ENTITIES_PER_NUMBER
+        else:
+            hidden.add(number)
+    issue_id = f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}"
+    if not hidden:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return frozenset()
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_TOO_MANY_NUMBERS,
+        translation_placeholders={
+            "title": entry.title,
+            "count": f"{len(hidden):,}",
+            "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}",
+        },
+    )
+    return frozenset(hidden)
 
 
 def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
@@ -47,9 +99,11 @@ def async_add_number_entities(
     def add(record: NumberRecord) -> None:
         async_add_entities(factory(entry, store, record))
 
+    hidden = entry.runtime_data.hidden
     async_add_entities(
         entity
         for record in store.records.values()
+        if record.number not in hidden
         for entity in factory(entry, store, record)
     )
     entry.async_on_unload(store.async_listen_new(add))

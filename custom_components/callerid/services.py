@@ -20,8 +20,11 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, entity_registry as er
-from homeassistant.helpers.entity_platform import MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+from homeassistant.helpers import (
+    config_validation as cv,
+    entity_platform,
+    entity_registry as er,
+)
 from homeassistant.util import dt as dt_util
 
 from .api import (
@@ -250,13 +253,13 @@ def _check_room(hass: HomeAssistant, entry: CallerIdConfigEntry, number: str) ->
     coming = 1 + len(entry.runtime_data.ringing)
     if (
         enabled + coming * ENABLED_ENTITIES_PER_NUMBER
-        > MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+        > entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
     ):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="too_many_numbers",
             translation_placeholders={
-                "limit": f"{MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
+                "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
             },
         )
 
