@@ -26,7 +26,11 @@ from custom_components.callerid.const import (
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.setup import async_setup_component
 
 from .conftest import (
@@ -477,3 +481,71 @@ async def test_numbers_past_the_entity_limit_get_none(
         await hass.async_block_till_done()
         assert shown() == numbers[1:]
         assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_partly_registered_numbers_count_what_they_still_need(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A number with some entities registered (an earlier release) needs room for the rest.
+
+    Numbers never validated had no Last call sensor before: each needs one more enabled
+    entity now, and a number that cannot have it gets none rather than some.
+    """
+    numbers = ["+4917612345671", "+4917612345672", "+4917612345673"]
+    entry_id = mock_config_entry.entry_id
+    hass_storage[f"{DOMAIN}.{entry_id}"] = json.loads(
+        _stored(
+            *(
+                _RECORD
+                | {"number": number, "formatted": f"+49 176 {number[6:]}"}
+                | {"status": "failed", "token_hash": None}
+                for number in numbers
+            )
+        )
+    )
+    mock_config_entry.add_to_hass(hass)
+    for number in numbers[:2]:
+        for domain, key, disabled_by in (
+            ("binary_sensor", "validated", None),
+            ("sensor", "status", None),
+            ("sensor", "completed", er.RegistryEntryDisabler.INTEGRATION),
+        ):
+            entity_registry.async_get_or_create(
+                domain,
+                DOMAIN,
+                f"{entry_id}_{number}_{key}",
+                config_entry=mock_config_entry,
+                disabled_by=disabled_by,
+            )
+    # 4 enabled; room for 3 more: the two numbers' Last call sensors, not the third's 3.
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 7
+    ):
+        assert await hass.config_entries.async_setup(entry_id)
+        await hass.async_block_till_done()
+    shown = {
+        number: {
+            key
+            for domain, key in (
+                ("binary_sensor", "validated"),
+                ("sensor", "status"),
+                ("sensor", "last_call"),
+            )
+            if entity_registry.async_get_entity_id(
+                domain, DOMAIN, f"{entry_id}_{number}_{key}"
+            )
+        }
+        for number in numbers
+    }
+    assert shown == {
+        numbers[0]: {"validated", "status", "last_call"},
+        numbers[1]: {"validated", "status", "last_call"},
+        numbers[2]: set(),
+    }
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"too_many_numbers_{entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["count"] == "1"

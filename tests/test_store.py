@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 import contextlib
+from datetime import timedelta
 import json
 import os
 from pathlib import Path
@@ -16,8 +17,12 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
@@ -33,10 +38,12 @@ from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.aiohttp import MockRequest
 from homeassistant.util.file import WriteError
 
 from .conftest import (
+    ALREADY,
     ENTITY_ID,
     NUMBER,
     SEVEN_OK,
@@ -588,6 +595,21 @@ async def test_journal_append_without_callback(
     await journal.async_close()
 
 
+class _Disk:
+    """The journal's writes, failing (disk full) while `failing` is set."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self._append = journal_module._append
+
+    def append(self, path: str, fd: int | None, data: bytes) -> int:
+        if self.failing:
+            if fd is not None:
+                os.close(fd)  # as _append does when a write fails
+            raise OSError("disk full")
+        return int(self._append(path, fd, data))
+
+
 def _asked(
     hass: HomeAssistant,
     persisted: Persisted,
@@ -596,19 +618,25 @@ def _asked(
     asked: asyncio.Event | None = None,
     release: asyncio.Event | None = None,
     fail: list[bool] | None = None,
+    answer_json: dict[str, Any] | None = None,
+    disk: _Disk | None = None,
 ) -> Any:
     """Answer validate_for_voice once the pending validation is on disk; note what was seen.
 
-    Each request fails (503) if the next of `fail` says so.
+    Each request fails (503) if the next of `fail` says so; otherwise it answers
+    `answer_json` (a code by default). With `disk`, the disk fails from then on.
     """
 
     async def answer(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
-        # The write runs beside the request: give it a moment to land.
+        # The write runs beside the request: give it a moment to land. (In a thread:
+        # asyncio.sleep would wait for a frozen clock.)
         for _ in range(200):
             if persisted.statuses().get(NUMBER) == "pending":
                 break
-            await asyncio.sleep(0.005)
+            await asyncio.to_thread(time.sleep, 0.005)
         seen.append((persisted.statuses(), _state(hass, STATUS_ID)))
+        if disk is not None:
+            disk.failing = True
         if asked is not None:
             asked.set()
         if release is not None:
@@ -616,7 +644,7 @@ def _asked(
         if fail and fail.pop(0):
             return AiohttpClientMockResponse(method, url, status=503)
         return AiohttpClientMockResponse(
-            method, url, json={"success": True, "code": "123456"}
+            method, url, json=answer_json or {"success": True, "code": "123456"}
         )
 
     return answer
@@ -744,3 +772,148 @@ async def test_fold_while_seven_io_is_asked_keeps_the_pending_validation(
     path = callback_path(aioclient_mock)
     assert (await client.get(path.update_query(SEVEN_OK))).status == 200
     assert hass.states.get(ENTITY_ID).state == "on"
+
+
+async def test_reload_while_seven_io_is_asked_waits_for_its_answer(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unloading waits for the validation under way; the store unloaded changes nothing after.
+
+    The unloaded store used to arm an expiry timer for it and, later, write "expired"
+    over the number the reloaded entry had validated meanwhile.
+    """
+    asked, release = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    reload = hass.async_create_task(
+        hass.config_entries.async_reload(init_integration.entry_id)
+    )
+    release.set()
+    await action
+    assert await reload
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert persisted.statuses() == {NUMBER: "validated"}
+
+    freezer.tick(timedelta(minutes=16))
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done()
+    assert persisted.statuses() == {NUMBER: "validated"}
+    assert _state(hass, STATUS_ID) == "validated"
+
+
+async def test_reload_while_a_refused_validation_is_asked_agrees_with_the_disk(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+) -> None:
+    """Refused while the entry reloads: the reloaded entry has no number, nor the disk."""
+    asked, release = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(
+            hass, persisted, seen, asked=asked, release=release, fail=[True]
+        ),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    reload = hass.async_create_task(
+        hass.config_entries.async_reload(init_integration.entry_id)
+    )
+    release.set()
+    with pytest.raises(HomeAssistantError):
+        await action
+    assert await reload
+    assert persisted.statuses() == {}
+    assert init_integration.runtime_data.store.get(NUMBER) is None
+
+
+@pytest.mark.parametrize("answer", ["already validated", "refused"])
+async def test_failed_write_back_leaves_disk_as_memory(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    answer: str,
+) -> None:
+    """The disk fails after the pending validation was written ahead of seven.io's answer.
+
+    Neither the answer nor the write-back reaches the journal: a snapshot of memory
+    replaces it, so a restart does not find the number pending (and, once the code
+    expired, no longer validated), and no written-ahead record comes back later.
+    """
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    aioclient_mock.clear_requests()
+    disk = _Disk()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(
+            hass,
+            persisted,
+            seen,
+            disk=disk,
+            fail=[answer == "refused"],
+            answer_json=ALREADY,
+        ),
+    )
+    with (
+        patch("custom_components.callerid.journal._append", disk.append),
+        pytest.raises(HomeAssistantError),
+    ):
+        await call_validate(hass, number=NUMBER)
+    assert seen[0][0] == {NUMBER: "pending"}
+    disk.failing = False
+    assert persisted.statuses() == {NUMBER: "validated"}
+    store = init_integration.runtime_data.store
+    assert store.get(NUMBER).status.value == "validated"
+
+    await store.async_forget(NUMBER)
+    await store._journal.async_fold(store._async_write_snapshot)
+    assert persisted.statuses() == {}
+
+
+async def test_refusal_is_not_held_back_while_seven_io_is_asked(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """A forged callback for a number being validated is answered at once, as any other.
+
+    Held back until seven.io answered, it would tell which number is being validated.
+    """
+    asked, release = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[dict[str, str], str | None]] = []
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    client = await hass_client_no_auth()
+    url = f"/api/webhook/{init_integration.data['webhook_id']}"
+    forged = SEVEN_OK | {"token": "x" * 43}
+    for sender in ("4930123456", SEVEN_OK["sender"]):
+        response = await asyncio.wait_for(
+            client.get(url, params=forged | {"sender": sender}), 5
+        )
+        assert response.status == 403
+    assert not action.done()
+    release.set()
+    await action

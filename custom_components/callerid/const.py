@@ -47,8 +47,13 @@ DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
 DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
 CONF_MAX_CALLS: Final = "max_calls_per_hour"
 DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
-# Entities a number has enabled when it is added: Caller ID, Status and Last call.
-ENABLED_ENTITIES_PER_NUMBER: Final = 3
+# The entities a number has enabled by default, by platform and unique id suffix:
+# Caller ID, Status and Last call.
+ENABLED_ENTITIES: Final = (
+    ("binary_sensor", "validated"),
+    ("sensor", "status"),
+    ("sensor", "last_call"),
+)
 
 ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     entity_platform,
@@ -20,7 +19,7 @@ from homeassistant.helpers.device_registry import (
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, ENABLED_ENTITIES_PER_NUMBER, ISSUE_TOO_MANY_NUMBERS
+from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
 from .data import CallerIdConfigEntry
 from .store import NumberRecord, NumberStore
 from .trigger import device_identifier
@@ -34,8 +33,8 @@ def async_hide_numbers_past_limit(
 
     Home Assistant registers no more enabled entities for an entry past its limit and
     drops the rest with a line in the log, which would leave numbers with some of their
-    entities. So whole numbers get entities while there is room: those registered
-    already (Home Assistant adds them past the limit too), then the others in order.
+    entities. So whole numbers get entities while there is room for those of theirs not
+    registered yet (Home Assistant adds registered ones past the limit too), in order.
     """
     registry = er.async_get(hass)
     room = (
@@ -44,12 +43,17 @@ def async_hide_numbers_past_limit(
     )
     hidden: set[str] = set()
     for number in entry.runtime_data.store.records:
-        if registry.async_get_entity_id(
-            Platform.BINARY_SENSOR, DOMAIN, f"{entry.entry_id}_{number}_validated"
-        ):
-            continue
-        if room >= ENABLED_ENTITIES_PER_NUMBER:
-            room -= ENABLED_ENTITIES_PER_NUMBER
+        # Those Home Assistant would register now, and count against the limit.
+        missing = sum(
+            1
+            for platform, key in ENABLED_ENTITIES
+            if registry.async_get_entity_id(
+                platform, DOMAIN, f"{entry.entry_id}_{number}_{key}"
+            )
+            is None
+        )
+        if missing <= room:
+            room -= missing
         else:
             hidden.add(number)
     issue_id = f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}"

@@ -50,7 +50,7 @@ from .const import (
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CALLS,
     DOMAIN,
-    ENABLED_ENTITIES_PER_NUMBER,
+    ENABLED_ENTITIES,
     EVENT_CALL_PLACED,
     LOGGER,
     MAX_MESSAGE_LENGTH,
@@ -252,7 +252,7 @@ def _check_room(hass: HomeAssistant, entry: CallerIdConfigEntry, number: str) ->
     # New numbers being asked for right now get their entities soon.
     coming = 1 + len(entry.runtime_data.ringing)
     if (
-        enabled + coming * ENABLED_ENTITIES_PER_NUMBER
+        enabled + coming * len(ENABLED_ENTITIES)
         > entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
     ):
         raise ServiceValidationError(

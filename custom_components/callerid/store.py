@@ -130,6 +130,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _token_hash(record: NumberRecord | None) -> str:
+    """Return the hash a callback's token must match for `record`; one none matches."""
+    if record is None or record.token_hash is None:
+        return _NO_TOKEN_HASH
+    return record.token_hash
+
+
 type RecordListener = Callable[[NumberRecord], None]
 
 
@@ -170,6 +177,9 @@ class NumberStore:
         self._listeners: dict[str, list[RecordListener]] = {}
         self._expiry_timers: dict[str, CALLBACK_TYPE] = {}
         self._locks: dict[str, _NumberLock] = {}
+        # Changes under way (a validation waits for seven.io): unloading waits for them.
+        self._changes: set[asyncio.Task[object]] = set()
+        self._closed = False
 
     async def async_load(self) -> None:
         """Read the stored numbers; refuse (and leave the file alone) if it cannot be read."""
@@ -202,7 +212,14 @@ class NumberStore:
             await self._journal.async_fold(self._async_write_snapshot)
 
     async def async_shutdown(self) -> None:
-        """Stop the expiry timers and close the journal (the entry is unloading)."""
+        """Finish the changes under way, stop the expiry timers, close the journal.
+
+        The entry is unloading: what it loads next (a reload) must be what these
+        changes left on disk, and nothing of this store may change the disk after.
+        """
+        self._closed = True
+        while self._changes:
+            await asyncio.wait(set(self._changes))
         for cancel in self._expiry_timers.values():
             cancel()
         self._expiry_timers.clear()
@@ -293,15 +310,18 @@ class NumberStore:
             )
             try:
                 validated = await ring()
+                await _async_settle(ahead)
+                if validated is not None:
+                    return await self._async_keep_validated(number, validated)
+                # Raises StorageWriteError if the pending validation is not on disk.
+                await ahead
+            except asyncio.CancelledError:
+                # Home Assistant stops: seven.io may have rung, so the pending
+                # validation stays on disk, as after a crash.
+                raise
             except BaseException:
                 await self._async_take_back(number, ahead, known)
                 raise
-            await _async_settle(ahead)
-            if validated is not None:
-                return await self._async_keep_validated(number, validated)
-            # Raises StorageWriteError if the pending validation is not on disk.
-            await ahead
-
             self._ahead.pop(number, None)
             self._put(pending)
             self._schedule_expiry(pending)
@@ -326,9 +346,10 @@ class NumberStore:
                 known if known is not None else {"forget": number}, apply
             )
         except StorageWriteError:
-            # Left on disk: after the next start the number is pending until its code
-            # expires. Nothing rang, so no callback can come for it.
             self._ahead.pop(number, None)
+            # A snapshot of memory replaces the journal, if the disk takes it. If not,
+            # the number is pending after the next start until its code expires.
+            await self._journal.async_fold(self._async_write_snapshot)
 
     async def _async_keep_validated(
         self, number: str, validated: KnownValidated
@@ -356,19 +377,21 @@ class NumberStore:
         self, number: str, token: str, result: CallbackResult
     ) -> NumberRecord | None:
         """Apply a callback if `token` opens the live pending validation of `number`; else None."""
+        hashed = hash_token(token)
+        # Hashed and compared against both in every case: a refusal takes as long
+        # whichever way it is wrong, and never waits behind a validation of the number
+        # being asked for (which would tell that one is).
+        opens_live = hmac.compare_digest(_token_hash(self._records.get(number)), hashed)
+        opens_asked = hmac.compare_digest(_token_hash(self._ahead.get(number)), hashed)
+        if not (opens_live or opens_asked):
+            return None
 
         async def complete() -> NumberRecord | None:
             record = self._records.get(number)
-            # Hashed and compared in every case: a refusal takes as long whichever
-            # way it is wrong.
-            hashed = hash_token(token)
-            expected = record.token_hash if record is not None else None
-            matches = hmac.compare_digest(expected or _NO_TOKEN_HASH, hashed)
             if (
                 record is None
                 or record.status is not ValidationStatus.PENDING
-                or expected is None
-                or not matches
+                or not hmac.compare_digest(_token_hash(record), hashed)
                 or dt_util.utcnow() >= record.requested_at + self._code_lifetime
             ):
                 return None
@@ -414,11 +437,13 @@ class NumberStore:
         A caller that is cancelled (a client hanging up) does not cut the change short:
         it is applied whole, or not at all when it cannot be written.
         """
-        return await asyncio.shield(
-            self._hass.async_create_task(
-                self._async_locked(number, change), f"{DOMAIN} change", eager_start=True
-            )
+        task = self._hass.async_create_task(
+            self._async_locked(number, change), f"{DOMAIN} change", eager_start=True
         )
+        if not task.done():
+            self._changes.add(task)
+            task.add_done_callback(self._changes.discard)
+        return await asyncio.shield(task)
 
     async def _async_locked[T](
         self, number: str, change: Callable[[], Awaitable[T]]
@@ -457,6 +482,8 @@ class NumberStore:
     def _schedule_expiry(self, record: NumberRecord) -> bool:
         """Arrange for a pending record to expire; expire it now if it is due (True)."""
         self._cancel_expiry(record.number)
+        if self._closed:
+            return False  # the next load schedules it
         expires_at = record.requested_at + self._code_lifetime
         if expires_at <= dt_util.utcnow():
             self._put(self._expired(record))
