@@ -41,21 +41,24 @@ def async_hide_numbers_past_limit(
         entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
         - registry.entities.get_enabled_count_for_config_entry_id(entry.entry_id)
     )
+    numbers = entry.runtime_data.store.records
     hidden: set[str] = set()
-    for number in entry.runtime_data.store.records:
-        # Those Home Assistant would register now, and count against the limit.
-        missing = sum(
-            1
-            for platform, key in ENABLED_ENTITIES
-            if registry.async_get_entity_id(
-                platform, DOMAIN, f"{entry.entry_id}_{number}_{key}"
+    # With room for every entity of every number (the usual case), nothing to count.
+    if room < len(numbers) * len(ENABLED_ENTITIES):
+        for number in numbers:
+            # Those Home Assistant would register now, and count against the limit.
+            missing = sum(
+                1
+                for platform, key in ENABLED_ENTITIES
+                if registry.async_get_entity_id(
+                    platform, DOMAIN, f"{entry.entry_id}_{number}_{key}"
+                )
+                is None
             )
-            is None
-        )
-        if missing <= room:
-            room -= missing
-        else:
-            hidden.add(number)
+            if missing <= room:
+                room -= missing
+            else:
+                hidden.add(number)
     issue_id = f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}"
     if not hidden:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
