@@ -69,6 +69,21 @@ VALIDATED = {
 }
 
 
+class _Disk:
+    """The journal's writes, failing (disk full) while `failing` is set."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self._append = journal_module._append
+
+    def append(self, path: str, fd: int | None, data: bytes) -> int:
+        if self.failing:
+            if fd is not None:
+                os.close(fd)  # as _append does when a write fails
+            raise OSError("disk full")
+        return int(self._append(path, fd, data))
+
+
 async def test_changes_are_journalled_then_folded_on_load(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -253,12 +268,9 @@ async def test_failed_callback_write_is_retried(
     path = await start_validation(hass, aioclient_mock)
     client = await hass_client_no_auth()
 
-    def disk_full(path: str, fd: int | None, data: bytes) -> int:
-        if fd is not None:
-            os.close(fd)  # as _append does when a write fails
-        raise OSError("disk full")
-
-    with patch("custom_components.callerid.journal._append", disk_full):
+    disk = _Disk()
+    disk.failing = True
+    with patch("custom_components.callerid.journal._append", disk.append):
         assert (await client.get(path.update_query(SEVEN_OK))).status == 500
     assert hass.states.get(STATUS_ID).state == "pending"
     assert persisted.statuses() == {NUMBER: "pending"}
@@ -595,21 +607,6 @@ async def test_journal_append_without_callback(
     await journal.async_close()
 
 
-class _Disk:
-    """The journal's writes, failing (disk full) while `failing` is set."""
-
-    def __init__(self) -> None:
-        self.failing = False
-        self._append = journal_module._append
-
-    def append(self, path: str, fd: int | None, data: bytes) -> int:
-        if self.failing:
-            if fd is not None:
-                os.close(fd)  # as _append does when a write fails
-            raise OSError("disk full")
-        return int(self._append(path, fd, data))
-
-
 def _asked(
     hass: HomeAssistant,
     persisted: Persisted,
@@ -648,6 +645,27 @@ def _asked(
         )
 
     return answer
+
+
+async def _held_validation(
+    hass: HomeAssistant,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    **answer: Any,
+) -> tuple[asyncio.Task[dict[str, Any]], asyncio.Event]:
+    """Start callerid.validate for NUMBER; return once seven.io is asked, not answering.
+
+    Returns the action and the event that lets seven.io answer (as `_asked`, with
+    `answer` passed on).
+    """
+    asked, release = asyncio.Event(), asyncio.Event()
+    answer_validation(
+        aioclient_mock,
+        side_effect=_asked(hass, persisted, [], asked=asked, release=release, **answer),
+    )
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    return action, release
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str | None:
@@ -724,14 +742,7 @@ async def test_cancelled_action_keeps_the_validation_and_its_code(
     persisted: Persisted,
 ) -> None:
     """An action cancelled while seven.io is asked (a stopped automation): the phone rings."""
-    asked, release = asyncio.Event(), asyncio.Event()
-    seen: list[tuple[dict[str, str], str | None]] = []
-    answer_validation(
-        aioclient_mock,
-        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
-    )
-    action = hass.async_create_task(call_validate(hass, number=NUMBER))
-    await asked.wait()
+    action, release = await _held_validation(hass, aioclient_mock, persisted)
     action.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await action
@@ -752,14 +763,7 @@ async def test_fold_while_seven_io_is_asked_keeps_the_pending_validation(
     hass_storage: dict[str, Any],
 ) -> None:
     """The journal folded by another change meanwhile: the snapshot holds the validation."""
-    asked, release = asyncio.Event(), asyncio.Event()
-    seen: list[tuple[dict[str, str], str | None]] = []
-    answer_validation(
-        aioclient_mock,
-        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
-    )
-    action = hass.async_create_task(call_validate(hass, number=NUMBER))
-    await asked.wait()
+    action, release = await _held_validation(hass, aioclient_mock, persisted)
     store = init_integration.runtime_data.store
     await store._journal.async_fold(store._async_write_snapshot)
     assert not persisted.journal.exists()
@@ -787,14 +791,7 @@ async def test_reload_while_seven_io_is_asked_waits_for_its_answer(
     The unloaded store used to arm an expiry timer for it and, later, write "expired"
     over the number the reloaded entry had validated meanwhile.
     """
-    asked, release = asyncio.Event(), asyncio.Event()
-    seen: list[tuple[dict[str, str], str | None]] = []
-    answer_validation(
-        aioclient_mock,
-        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
-    )
-    action = hass.async_create_task(call_validate(hass, number=NUMBER))
-    await asked.wait()
+    action, release = await _held_validation(hass, aioclient_mock, persisted)
     reload = hass.async_create_task(
         hass.config_entries.async_reload(init_integration.entry_id)
     )
@@ -820,16 +817,9 @@ async def test_reload_while_a_refused_validation_is_asked_agrees_with_the_disk(
     persisted: Persisted,
 ) -> None:
     """Refused while the entry reloads: the reloaded entry has no number, nor the disk."""
-    asked, release = asyncio.Event(), asyncio.Event()
-    seen: list[tuple[dict[str, str], str | None]] = []
-    answer_validation(
-        aioclient_mock,
-        side_effect=_asked(
-            hass, persisted, seen, asked=asked, release=release, fail=[True]
-        ),
+    action, release = await _held_validation(
+        hass, aioclient_mock, persisted, fail=[True]
     )
-    action = hass.async_create_task(call_validate(hass, number=NUMBER))
-    await asked.wait()
     reload = hass.async_create_task(
         hass.config_entries.async_reload(init_integration.entry_id)
     )
@@ -898,14 +888,7 @@ async def test_refusal_is_not_held_back_while_seven_io_is_asked(
 
     Held back until seven.io answered, it would tell which number is being validated.
     """
-    asked, release = asyncio.Event(), asyncio.Event()
-    seen: list[tuple[dict[str, str], str | None]] = []
-    answer_validation(
-        aioclient_mock,
-        side_effect=_asked(hass, persisted, seen, asked=asked, release=release),
-    )
-    action = hass.async_create_task(call_validate(hass, number=NUMBER))
-    await asked.wait()
+    action, release = await _held_validation(hass, aioclient_mock, persisted)
     client = await hass_client_no_auth()
     url = f"/api/webhook/{init_integration.data['webhook_id']}"
     forged = SEVEN_OK | {"token": "x" * 43}

@@ -20,7 +20,12 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, JOURNAL_FOLD_MIN_LINES, LOGGER, STORAGE_VERSION
 from .journal import Journal, JournalUnreadableError, JournalWriteError
-from .store import StorageUnreadableError, StorageWriteError, async_read_storage
+from .store import (
+    Followers,
+    StorageUnreadableError,
+    StorageWriteError,
+    async_read_storage,
+)
 
 # seven.io reports a call's end at once; one not reported within a day never will be.
 CALL_MEMORY = timedelta(days=1)
@@ -96,7 +101,7 @@ class CallStore:
         self._ending: set[str] = set()
         # The latest call from each number that this run has seen.
         self._latest: dict[str, PlacedCall] = {}
-        self._listeners: dict[str, list[CallListener]] = {}
+        self._followers = Followers[PlacedCall]()
 
     async def async_load(self) -> None:
         """Read the calls; refuse (and leave the files alone) if they cannot be read."""
@@ -125,17 +130,12 @@ class CallStore:
     @callback
     def async_follow(self, sender: str, listener: CallListener) -> None:
         """Call `listener` for each call from `sender` placed (at once) or ended (on disk)."""
-        self._listeners.setdefault(sender, []).append(listener)
+        self._followers.add(sender, listener)
 
     @callback
     def async_unfollow(self, sender: str, listener: CallListener) -> None:
         """Stop calling `listener` for calls from `sender`."""
-        listeners = self._listeners.get(sender, [])
-        # Gone already if the number was forgotten.
-        if listener in listeners:
-            listeners.remove(listener)
-        if not listeners:
-            self._listeners.pop(sender, None)
+        self._followers.remove(sender, listener)
 
     def last_outcome(self, number: str) -> CallOutcome | None:
         """Return how the last call from `number` went, if it placed one."""
@@ -207,8 +207,7 @@ class CallStore:
             self._last[call.sender] = call.outcome
 
     def _tell(self, call: PlacedCall) -> None:
-        for listener in list(self._listeners.get(call.sender, ())):
-            listener(call)
+        self._followers.tell(call.sender, call)
 
     def _forget_old(self) -> None:
         oldest = dt_util.utcnow() - CALL_MEMORY

@@ -140,6 +140,39 @@ def _token_hash(record: NumberRecord | None) -> str:
 type RecordListener = Callable[[NumberRecord], None]
 
 
+class Followers[T]:
+    """Listeners by number, for entities: no function to undo each, no list once empty.
+
+    A pair of calls (`add`, `remove`) rather than a function to undo it: one object less
+    per entity, which counts with thousands of numbers.
+    """
+
+    def __init__(self) -> None:
+        """Start with none."""
+        self._by_number: dict[str, list[Callable[[T], None]]] = {}
+
+    def add(self, number: str, listener: Callable[[T], None]) -> None:
+        """Call `listener` with what changes for `number`, until removed."""
+        self._by_number.setdefault(number, []).append(listener)
+
+    def remove(self, number: str, listener: Callable[[T], None]) -> None:
+        """Stop calling `listener` for `number` (gone already if the number was dropped)."""
+        listeners = self._by_number.get(number, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._by_number.pop(number, None)
+
+    def drop(self, number: str) -> None:
+        """Forget the listeners of `number`."""
+        self._by_number.pop(number, None)
+
+    def tell(self, number: str, value: T) -> None:
+        """Call the listeners of `number` with `value`."""
+        for listener in list(self._by_number.get(number, ())):
+            listener(value)
+
+
 def _storage(hass: HomeAssistant, entry_id: str) -> tuple[Store[_StoredData], Journal]:
     store: Store[_StoredData] = Store(
         hass,
@@ -174,7 +207,7 @@ class NumberStore:
         self._new_listeners: list[RecordListener] = []
         self._change_listeners: list[RecordListener] = []
         self._completed_listeners: list[RecordListener] = []
-        self._listeners: dict[str, list[RecordListener]] = {}
+        self._followers = Followers[NumberRecord]()
         self._expiry_timers: dict[str, CALLBACK_TYPE] = {}
         self._locks: dict[str, _NumberLock] = {}
         # Changes under way (a validation waits for seven.io): unloading waits for them.
@@ -257,22 +290,13 @@ class NumberStore:
 
     @callback
     def async_follow(self, number: str, listener: RecordListener) -> None:
-        """Call `listener` whenever the record of `number` changes, until unfollowed.
-
-        A pair of calls rather than a function to undo it: one object less per entity,
-        which counts with thousands of numbers.
-        """
-        self._listeners.setdefault(number, []).append(listener)
+        """Call `listener` whenever the record of `number` changes, until unfollowed."""
+        self._followers.add(number, listener)
 
     @callback
     def async_unfollow(self, number: str, listener: RecordListener) -> None:
         """Stop calling `listener` for `number`."""
-        listeners = self._listeners.get(number, [])
-        # Gone already if the number was forgotten.
-        if listener in listeners:
-            listeners.remove(listener)
-        if not listeners:
-            self._listeners.pop(number, None)
+        self._followers.remove(number, listener)
 
     async def async_start(
         self,
@@ -420,7 +444,7 @@ class NumberStore:
 
         def apply() -> None:
             if self._records.pop(number, None) is not None:
-                self._listeners.pop(number, None)
+                self._followers.drop(number)
                 self._cancel_expiry(number)
 
         async def forget() -> None:
@@ -473,11 +497,9 @@ class NumberStore:
         if is_new:
             for new_listener in list(self._new_listeners):
                 new_listener(record)
-        for listener in [
-            *self._change_listeners,
-            *self._listeners.get(record.number, ()),
-        ]:
+        for listener in list(self._change_listeners):
             listener(record)
+        self._followers.tell(record.number, record)
 
     def _schedule_expiry(self, record: NumberRecord) -> bool:
         """Arrange for a pending record to expire; expire it now if it is due (True)."""
