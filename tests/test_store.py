@@ -28,14 +28,19 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMockResponse,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
-from custom_components.callerid import journal as journal_module
+from custom_components.callerid import (
+    journal as journal_module,
+    services as services_module,
+)
+from custom_components.callerid.const import EVENT_VALIDATION_COMPLETED
 from custom_components.callerid.journal import Journal, JournalWriteError
 from custom_components.callerid.store import hash_token
 from homeassistant.components import persistent_notification, webhook
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -53,6 +58,7 @@ from .conftest import (
     call_validate,
     callback_path,
     start_validation,
+    validate_calls,
 )
 
 SECOND = "+4930123456"
@@ -900,3 +906,158 @@ async def test_refusal_is_not_held_back_while_seven_io_is_asked(
     assert not action.done()
     release.set()
     await action
+
+
+async def test_unload_outlasts_home_assistants_ten_seconds(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A reload waits for a validation however long seven.io takes (about 10.5 s here).
+
+    As an unload callback it had 10 seconds from Home Assistant; then the reloaded entry
+    loaded the written-ahead validation while the old store still took it back.
+    """
+    slow = threading.Event()
+    real_append = journal_module._append
+
+    def append(path: str, fd: int | None, data: bytes) -> int:
+        if slow.is_set():
+            time.sleep(0.6)  # a slow disk, for the write-back
+        return int(real_append(path, fd, data))
+
+    async def silent(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        slow.set()
+        await asyncio.Event().wait()  # seven.io never answers: the client times out
+        raise AssertionError
+
+    answer_validation(aioclient_mock, side_effect=silent)
+    with patch.object(journal_module, "_append", append):
+        action = hass.async_create_task(call_validate(hass, number=NUMBER))
+        await asyncio.to_thread(slow.wait, 5)
+        assert await hass.config_entries.async_reload(init_integration.entry_id)
+        with pytest.raises(HomeAssistantError):
+            await action
+    assert "did not complete in time" not in caplog.text
+    assert init_integration.runtime_data.store.get(NUMBER) is None
+    assert persisted.statuses() == {}
+
+
+@pytest.mark.parametrize("change", ["unload", "reload"])
+async def test_validate_while_the_entry_unloads(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    change: str,
+) -> None:
+    """The entry unloaded while the callback URL was made (a cloudhook, say).
+
+    Unloaded: refused, nothing rings. Reloaded: the validation goes to the entry as it
+    is now; it used to go to the unloaded store, and its callback was refused.
+    """
+    real_url = services_module.async_callback_url
+    reached, go = asyncio.Event(), asyncio.Event()
+
+    async def slow_url(hass: HomeAssistant, entry: Any, token: str) -> Any:
+        reached.set()
+        await go.wait()
+        return await real_url(hass, entry, token)
+
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    with patch.object(services_module, "async_callback_url", slow_url):
+        action = hass.async_create_task(call_validate(hass, number=NUMBER))
+        await reached.wait()
+        if change == "unload":
+            assert await hass.config_entries.async_unload(init_integration.entry_id)
+            go.set()
+            with pytest.raises(ServiceValidationError) as raised:
+                await action
+            assert raised.value.translation_key == "entry_not_loaded"
+            assert validate_calls(aioclient_mock) == []
+            assert persisted.statuses() == {}
+            return
+        assert await hass.config_entries.async_reload(init_integration.entry_id)
+        go.set()
+        await action
+    assert persisted.statuses() == {NUMBER: "pending"}
+    assert init_integration.runtime_data.store.get(NUMBER) is not None
+    assert _state(hass, STATUS_ID) == "pending"
+
+
+async def test_callback_before_the_pending_validation_landed_waits_for_it(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """seven.io calls back while the journal is busy (a fold): applied once it is written."""
+    store = init_integration.runtime_data.store
+    client = await hass_client_no_auth()
+    answered: list[asyncio.Task[Any]] = []
+    asked = asyncio.Event()
+
+    async def answer(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        path = URL(data["callback"])
+        answered.append(
+            hass.async_create_task(
+                client.get(
+                    URL.build(path=path.path, query=path.query).update_query(SEVEN_OK)
+                )
+            )
+        )
+        asked.set()
+        return AiohttpClientMockResponse(
+            method, url, json={"success": True, "code": "123456"}
+        )
+
+    answer_validation(aioclient_mock, side_effect=answer)
+    await store._journal._lock.acquire()  # a fold under way
+    action = hass.async_create_task(call_validate(hass, number=NUMBER))
+    await asked.wait()
+    await asyncio.to_thread(time.sleep, 0.1)  # the callback is in
+    store._journal._lock.release()
+    await action
+    (callback,) = answered
+    assert (await callback).status == 200
+    assert persisted.statuses() == {NUMBER: "validated"}
+    assert hass.states.get(ENTITY_ID).state == "on"
+
+
+async def test_callback_applied_while_the_entry_unloads_is_told(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    persisted: Persisted,
+) -> None:
+    """A callback that waited behind seven.io's answer, then the entry unloads: told.
+
+    Home Assistant drops the entry's listeners before its unload callbacks run; the
+    validation used to be applied there, without the completion event.
+    """
+    events: list[Any] = []
+    hass.bus.async_listen(EVENT_VALIDATION_COMPLETED, events.append)
+    action, release = await _held_validation(hass, aioclient_mock, persisted)
+    store = init_integration.runtime_data.store
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    callback = hass.async_create_task(client.get(path.update_query(SEVEN_OK)))
+    for _ in range(200):
+        if len(store._changes) == 2:
+            break
+        await asyncio.to_thread(time.sleep, 0.005)
+    assert len(store._changes) == 2
+    reload = hass.async_create_task(
+        hass.config_entries.async_reload(init_integration.entry_id)
+    )
+    await asyncio.to_thread(time.sleep, 0.05)
+    release.set()
+    await action
+    assert await reload
+    assert (await callback).status == 200
+    assert persisted.statuses() == {NUMBER: "validated"}
+    assert [event.data["status"] for event in events] == ["validated"]

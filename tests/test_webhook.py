@@ -116,6 +116,32 @@ async def test_post_body_in_chunks_is_read_whole(
     assert sensor(hass)[0] == "on"
 
 
+async def test_post_body_read_while_the_entry_unloads_is_503(
+    hass: HomeAssistant,
+    pending: URL,
+    init_integration: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The entry unloads while a POST body arrives: 503, not applied to the store let go."""
+    first_sent, go_on = asyncio.Event(), asyncio.Event()
+
+    async def chunks() -> Any:
+        yield b"sender=4917612345678&"
+        first_sent.set()
+        await go_on.wait()
+        yield b"success=1&voice=1&id=12345"
+
+    client = await hass_client_no_auth()
+    response = hass.async_create_task(client.post(pending, data=chunks(), headers=FORM))
+    await first_sent.wait()
+    await asyncio.sleep(0.05)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    go_on.set()
+    assert (await response).status == 503
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    assert hass.states.get(STATUS_ID).state == "pending"
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_cloudhook_delivery(
     hass: HomeAssistant, pending: URL, caplog: pytest.LogCaptureFixture, method: str

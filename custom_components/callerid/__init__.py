@@ -170,7 +170,12 @@ async def _async_check_key(
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
-    """Unload a config entry; with the last one goes the unreachable-callback repair."""
+    """Unload a config entry; with the last one goes the unreachable-callback repair.
+
+    A validation waiting for seven.io is finished first, while the entry still tells
+    what happens (Home Assistant would give it 10 seconds as an unload callback).
+    """
+    await entry.runtime_data.store.async_finish_changes()
     if not [
         other
         for other in hass.config_entries.async_loaded_entries(DOMAIN)

@@ -144,9 +144,16 @@ async def _async_ring(
     hass: HomeAssistant, entry: CallerIdConfigEntry, number: str
 ) -> ServiceResponse:
     """Ask seven.io to call `number`; store and show what it answers."""
-    store = entry.runtime_data.store
     token = secrets.token_urlsafe(32)
     callback = await async_callback_url(hass, entry, token)
+    # Creating a cloudhook waits on the network: the entry may have begun to unload.
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    store = entry.runtime_data.store
     code: str | None = None
 
     async def ring() -> KnownValidated | None:

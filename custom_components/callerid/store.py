@@ -204,6 +204,8 @@ class NumberStore:
         self._records: dict[str, NumberRecord] = {}
         # Pending validations on disk that wait for seven.io's answer to take effect.
         self._ahead: dict[str, NumberRecord] = {}
+        # The token hash of each validation being asked for, from its start on.
+        self._asking: dict[str, str] = {}
         self._new_listeners: list[RecordListener] = []
         self._change_listeners: list[RecordListener] = []
         self._completed_listeners: list[RecordListener] = []
@@ -244,15 +246,25 @@ class NumberStore:
         if (entries or expired) and not self._hass.is_stopping:
             await self._journal.async_fold(self._async_write_snapshot)
 
-    async def async_shutdown(self) -> None:
-        """Finish the changes under way, stop the expiry timers, close the journal.
+    async def async_finish_changes(self) -> None:
+        """Return once no change is under way (a validation waits for seven.io).
 
-        The entry is unloading: what it loads next (a reload) must be what these
-        changes left on disk, and nothing of this store may change the disk after.
+        Called as the entry unloads, while it still tells what happens (events,
+        notifications): what it loads next (a reload) must be what these changes left on
+        disk. Home Assistant gives the entry's unload callbacks 10 seconds, which a
+        validation waiting for seven.io can take; the entry's unload itself it does not
+        limit.
         """
-        self._closed = True
         while self._changes:
             await asyncio.wait(set(self._changes))
+
+    async def async_shutdown(self) -> None:
+        """Stop the expiry timers and close the journal, after any change still under way.
+
+        Nothing of this store changes the disk after.
+        """
+        self._closed = True
+        await self.async_finish_changes()
         for cancel in self._expiry_timers.values():
             cancel()
         self._expiry_timers.clear()
@@ -314,44 +326,58 @@ class NumberStore:
         `ring` returned (the phone rings all the same) and nothing changes.
         """
 
-        async def start() -> NumberRecord:
-            known = self._records.get(number)
-            pending = NumberRecord(
-                number=number,
-                formatted=self._formatted(number),
-                status=ValidationStatus.PENDING,
-                requested_at=dt_util.utcnow(),
-                # When the last validation ended stays known while the next one runs.
-                completed_at=known.completed_at if known is not None else None,
-                token_hash=hash_token(token),
-            )
-            ahead = self._hass.async_create_task(
-                self._async_write(
-                    pending, lambda: self._ahead.__setitem__(number, pending)
-                ),
-                f"{DOMAIN} pending validation",
-                eager_start=True,
-            )
-            try:
-                validated = await ring()
-                await _async_settle(ahead)
-                if validated is not None:
-                    return await self._async_keep_validated(number, validated)
-                # Raises StorageWriteError if the pending validation is not on disk.
-                await ahead
-            except asyncio.CancelledError:
-                # Home Assistant stops: seven.io may have rung, so the pending
-                # validation stays on disk, as after a crash.
-                raise
-            except BaseException:
-                await self._async_take_back(number, ahead, known)
-                raise
-            self._ahead.pop(number, None)
-            self._put(pending)
-            self._schedule_expiry(pending)
-            return pending
+        hashed = hash_token(token)
+        # From now on: a callback with this token that comes before seven.io's answer
+        # has landed waits for it, rather than being refused.
+        self._asking[number] = hashed
+        return await self._async_change(
+            number, lambda: self._async_start(number, hashed, ring)
+        )
 
-        return await self._async_change(number, start)
+    async def _async_start(
+        self,
+        number: str,
+        hashed: str,
+        ring: Callable[[], Awaitable[KnownValidated | None]],
+    ) -> NumberRecord:
+        known = self._records.get(number)
+        pending = NumberRecord(
+            number=number,
+            formatted=self._formatted(number),
+            status=ValidationStatus.PENDING,
+            requested_at=dt_util.utcnow(),
+            # When the last validation ended stays known while the next one runs.
+            completed_at=known.completed_at if known is not None else None,
+            token_hash=hashed,
+        )
+        ahead = self._hass.async_create_task(
+            self._async_write(
+                pending, lambda: self._ahead.__setitem__(number, pending)
+            ),
+            f"{DOMAIN} pending validation",
+            eager_start=True,
+        )
+        try:
+            validated = await ring()
+            await _async_settle(ahead)
+            if validated is not None:
+                return await self._async_keep_validated(number, validated)
+            # Raises StorageWriteError if the pending validation is not on disk.
+            await ahead
+        except asyncio.CancelledError:
+            # Home Assistant stops: seven.io may have rung, so the pending validation
+            # stays on disk, as after a crash.
+            ahead.add_done_callback(_retrieved)
+            raise
+        except BaseException:
+            await self._async_take_back(number, ahead, known)
+            raise
+        finally:
+            self._asking.pop(number, None)
+        self._ahead.pop(number, None)
+        self._put(pending)
+        self._schedule_expiry(pending)
+        return pending
 
     async def _async_take_back(
         self, number: str, ahead: asyncio.Task[None], known: NumberRecord | None
@@ -372,8 +398,10 @@ class NumberStore:
         except StorageWriteError:
             self._ahead.pop(number, None)
             # A snapshot of memory replaces the journal, if the disk takes it. If not,
-            # the number is pending after the next start until its code expires.
-            await self._journal.async_fold(self._async_write_snapshot)
+            # the number is pending after the next start until its code expires. (Not
+            # while Home Assistant stops: Store would only promise the snapshot.)
+            if not self._hass.is_stopping:
+                await self._journal.async_fold(self._async_write_snapshot)
 
     async def _async_keep_validated(
         self, number: str, validated: KnownValidated
@@ -406,7 +434,9 @@ class NumberStore:
         # whichever way it is wrong, and never waits behind a validation of the number
         # being asked for (which would tell that one is).
         opens_live = hmac.compare_digest(_token_hash(self._records.get(number)), hashed)
-        opens_asked = hmac.compare_digest(_token_hash(self._ahead.get(number)), hashed)
+        opens_asked = hmac.compare_digest(
+            self._asking.get(number, _NO_TOKEN_HASH), hashed
+        )
         if not (opens_live or opens_asked):
             return None
 
@@ -514,6 +544,8 @@ class NumberStore:
         @callback
         def _expire_later(_: datetime) -> None:
             self._expiry_timers.pop(record.number, None)
+            if self._closed:
+                return  # the next load expires it
             self._hass.async_create_task(
                 self._async_expire(record), f"{DOMAIN} save after expiry"
             )
@@ -594,6 +626,12 @@ class NumberStore:
         await self._store.async_save({"numbers": stored, "mark": mark})
         written = await self._store.async_load()
         return written is not None and written.get("mark") == mark
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """Take what `task` raised: nobody else will."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _async_settle(task: asyncio.Task[None]) -> None:

@@ -278,6 +278,9 @@ async def _async_handle_callback(
     params = await _async_read_params(request)
     if params is None:
         return HTTPStatus.BAD_REQUEST
+    # Reading a body waits on the network: the entry may have begun to unload.
+    if entry.state is not ConfigEntryState.LOADED:
+        return HTTPStatus.SERVICE_UNAVAILABLE
     try:
         data = CALLBACK_SCHEMA(params)
     except probatio.Invalid:
