@@ -26,6 +26,17 @@ from .trigger import device_identifier
 
 
 @callback
+def async_entity_room(hass: HomeAssistant, entry: CallerIdConfigEntry) -> int:
+    """Return how many more enabled entities Home Assistant registers for `entry`.
+
+    Read from Home Assistant at each use (tests lower its limit).
+    """
+    return entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - er.async_get(
+        hass
+    ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)
+
+
+@callback
 def async_hide_numbers_past_limit(
     hass: HomeAssistant, entry: CallerIdConfigEntry
 ) -> frozenset[str]:
@@ -37,10 +48,7 @@ def async_hide_numbers_past_limit(
     registered yet (Home Assistant adds registered ones past the limit too), in order.
     """
     registry = er.async_get(hass)
-    room = (
-        entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
-        - registry.entities.get_enabled_count_for_config_entry_id(entry.entry_id)
-    )
+    room = async_entity_room(hass, entry)
     numbers = entry.runtime_data.store.records
     hidden: set[str] = set()
     # With room for every entity of every number (the usual case), nothing to count.

@@ -61,6 +61,7 @@ from .const import (
     ValidationStatus,
 )
 from .data import CallerIdConfigEntry
+from .entity import async_entity_room
 from .notification import async_show_code
 from .phone import mask_number, to_e164
 from .store import KnownValidated, StorageWriteError
@@ -253,15 +254,9 @@ def _check_room(hass: HomeAssistant, entry: CallerIdConfigEntry, number: str) ->
     """
     if entry.runtime_data.store.get(number) is not None:
         return
-    enabled = er.async_get(hass).entities.get_enabled_count_for_config_entry_id(
-        entry.entry_id
-    )
     # New numbers being asked for right now get their entities soon.
     coming = 1 + len(entry.runtime_data.ringing)
-    if (
-        enabled + coming * len(ENABLED_ENTITIES)
-        > entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
-    ):
+    if coming * len(ENABLED_ENTITIES) > async_entity_room(hass, entry):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="too_many_numbers",
