@@ -566,7 +566,7 @@ async def test_calls_journal_is_folded_when_long(
     """Like the numbers' journal, the calls' one is folded once it is long."""
     journal = calls_journal(hass, init_integration)
     calls = init_integration.runtime_data.calls
-    with patch("custom_components.callerid.calls.JOURNAL_FOLD_MIN_LINES", 1):
+    with patch("custom_components.callerid.journal.JOURNAL_FOLD_MIN_LINES", 1):
         client = await hass_client_no_auth()
         response = await client.post(hook_path(init_integration), json=event(placed))
         assert response.status == 200

@@ -129,7 +129,7 @@ async def test_long_journal_is_folded(
         init_integration, options={"code_lifetime": 15, "cooldown": 0}
     )
     assert await hass.config_entries.async_reload(init_integration.entry_id)
-    with patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 3):
+    with patch("custom_components.callerid.journal.JOURNAL_FOLD_MIN_LINES", 3):
         for code in range(100000, 100010):
             await start_validation(hass, aioclient_mock, (NUMBER, SECOND)[code % 2])
             assert persisted.journal_lines() <= 3
@@ -487,7 +487,7 @@ async def test_concurrent_changes_fold_once(
         await real_save(store, data)
 
     with (
-        patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 25),
+        patch("custom_components.callerid.journal.JOURNAL_FOLD_MIN_LINES", 25),
         patch.object(Store, "async_save", counting_save),
     ):
         statuses = await asyncio.gather(
@@ -532,7 +532,7 @@ async def test_no_fold_while_stopping(
     store = init_integration.runtime_data.store
     hass.set_state(CoreState.stopping)
     try:
-        with patch("custom_components.callerid.store.JOURNAL_FOLD_MIN_LINES", 1):
+        with patch("custom_components.callerid.journal.JOURNAL_FOLD_MIN_LINES", 1):
             await store.async_forget(NUMBER)
         assert persisted.key not in hass_storage
         assert persisted.journal_lines() == 3

@@ -11,20 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-import secrets
 from typing import Any, TypedDict
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, JOURNAL_FOLD_MIN_LINES, LOGGER, STORAGE_VERSION
+from .const import DOMAIN, LOGGER, STORAGE_VERSION
 from .journal import Journal, JournalUnreadableError, JournalWriteError
 from .store import (
     Followers,
     StorageUnreadableError,
     StorageWriteError,
     async_read_storage,
+    async_save_checked,
 )
 
 # seven.io reports a call's end at once; one not reported within a day never will be.
@@ -225,29 +225,21 @@ class CallStore:
         except JournalWriteError as err:
             LOGGER.error("Could not write %s: %s", err, err.__cause__)
             raise StorageWriteError(self._journal.path) from err
-        # As for the numbers: fold once the journal outgrows what it describes.
-        limit = max(JOURNAL_FOLD_MIN_LINES, len(self._calls))
-        if self._journal.lines > limit and not self._hass.is_stopping:
-            await self._journal.async_fold(
-                self._async_write_snapshot, longer_than=limit
-            )
+        await self._journal.async_fold_when_long(
+            self._async_write_snapshot, len(self._calls)
+        )
 
     async def _async_write_snapshot(self) -> bool:
         """Write every call to the storage file; return whether it reached the disk."""
-        # Store logs a failed write instead of raising it: read the file back and
-        # look for this write's mark before the journal is let go.
-        mark = secrets.token_hex(8)
-        await self._store.async_save(
+        return await async_save_checked(
+            self._store,
             {
                 "calls": [_call_to_storage(call) for call in self._calls.values()],
                 "last": {
                     number: str(outcome) for number, outcome in self._last.items()
                 },
-                "mark": mark,
-            }
+            },
         )
-        written = await self._store.async_load()
-        return written is not None and written.get("mark") == mark
 
     async def async_remove(self) -> None:
         """Delete the files (the entry is removed)."""

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.json import json_bytes
 from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
 
-from .const import DOMAIN, LOGGER
+from .const import DOMAIN, JOURNAL_FOLD_MIN_LINES, LOGGER
 
 
 class JournalWriteError(Exception):
@@ -153,6 +153,21 @@ class Journal:
                 )
                 return
             await self._async_delete()
+
+    async def async_fold_when_long(
+        self, write_snapshot: Callable[[], Awaitable[bool]], described: int
+    ) -> None:
+        """Fold once the journal has more lines than the snapshot holds entries.
+
+        `described` is how many entries the snapshot holds (at least
+        JOURNAL_FOLD_MIN_LINES count). Folding costs a snapshot of everything; once per
+        as many changes keeps the cost of a change constant and the journal no longer
+        than the snapshot. Not while Home Assistant stops: Store then holds writes back
+        until its final write, and the journal must outlive the write it would wait for.
+        """
+        limit = max(JOURNAL_FOLD_MIN_LINES, described)
+        if self.lines > limit and not self._hass.is_stopping:
+            await self.async_fold(write_snapshot, longer_than=limit)
 
     async def async_remove(self) -> None:
         """Delete the file."""

@@ -11,7 +11,7 @@ import hmac
 from pathlib import Path
 import re
 import secrets
-from typing import Final, NotRequired, TypedDict, cast
+from typing import Any, Final, NotRequired, TypedDict, cast
 
 from phonenumbers import NumberParseException
 
@@ -23,7 +23,6 @@ from homeassistant.util import dt as dt_util, json as json_util
 
 from .const import (
     DOMAIN,
-    JOURNAL_FOLD_MIN_LINES,
     LOGGER,
     STORAGE_VERSION,
     ValidationStatus,
@@ -603,15 +602,9 @@ class NumberStore:
                 self._journal.path,
                 change if isinstance(change, NumberRecord) else None,
             ) from err
-        # Folding costs a snapshot of every number; once per as many changes keeps
-        # the cost of a change constant and the journal no longer than the snapshot.
-        # Not while Home Assistant stops: Store then holds writes back until its final
-        # write, and the journal must outlive the write it would wait for.
-        limit = max(JOURNAL_FOLD_MIN_LINES, len(self._records))
-        if self._journal.lines > limit and not self._hass.is_stopping:
-            await self._journal.async_fold(
-                self._async_write_snapshot, longer_than=limit
-            )
+        await self._journal.async_fold_when_long(
+            self._async_write_snapshot, len(self._records)
+        )
 
     async def _async_write_snapshot(self) -> bool:
         """Write every number to the storage file; return whether it reached the disk."""
@@ -620,12 +613,7 @@ class NumberStore:
         stored = await self._hass.async_add_executor_job(
             lambda: [_record_to_storage(record) for record in records]
         )
-        # Store logs a failed write instead of raising it: read the file back and
-        # look for this write's mark before the journal is let go.
-        mark = secrets.token_hex(8)
-        await self._store.async_save({"numbers": stored, "mark": mark})
-        written = await self._store.async_load()
-        return written is not None and written.get("mark") == mark
+        return await async_save_checked(self._store, {"numbers": stored})
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:
@@ -639,6 +627,18 @@ async def _async_settle(task: asyncio.Task[None]) -> None:
     await asyncio.wait([task])
     if not task.cancelled():
         task.exception()
+
+
+async def async_save_checked(store: Store[Any], data: dict[str, Any]) -> bool:
+    """Save `data` with a mark of this write; return whether the file reads back with it.
+
+    Store logs a failed write instead of raising it: a journal is let go only once the
+    snapshot that replaces it is on disk.
+    """
+    mark = secrets.token_hex(8)
+    await store.async_save({**data, "mark": mark})
+    written = await store.async_load()
+    return written is not None and written.get("mark") == mark
 
 
 async def async_remove_numbers(hass: HomeAssistant, entry_id: str) -> None:
