@@ -166,12 +166,7 @@ async def _async_ring(
         except SevenError as err:
             if isinstance(err, SevenAuthenticationError):
                 entry.async_start_reauth(hass)
-            key, placeholders = _describe_gateway_error(err, number)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders=placeholders,
-            ) from err
+            raise _gateway_error(err, number) from err
         if isinstance(result, AlreadyValidated):
             return KnownValidated(caller_id=result.caller_id, voice=result.voice)
         code = result.code
@@ -202,6 +197,16 @@ async def _async_ring(
         "callback_reachable": callback.reachable,
     }
     return response
+
+
+def _gateway_error(err: SevenError, number: str) -> HomeAssistantError:
+    """Return the translated error that explains a gateway failure."""
+    key, placeholders = _describe_gateway_error(err, number)
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
 
 
 def _describe_gateway_error(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
@@ -356,12 +361,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
 
     if not any(row["success"] for row in rows):
         if failures:
-            key, placeholders = _describe_gateway_error(failures[0], sender)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders=placeholders,
-            ) from failures[0]
+            raise _gateway_error(failures[0], sender) from failures[0]
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="call_refused",
