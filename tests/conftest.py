@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
 import itertools
-import json
-from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 # Imported first: the test plugin puts a `custom_components` package of its own on
 # sys.path when Home Assistant starts, and ours must be the one that is found.
@@ -27,7 +27,9 @@ from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
+from homeassistant.util.file import WriteError
 
 API_KEY = "test-api-key-0123456789"
 WEBHOOK_ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -51,7 +53,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture
 def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """Give each test its own config directory: the journal of changes is a real file."""
+    """Give each test its own config directory: some tests use the real files."""
     return hass_tmp_config_dir
 
 
@@ -230,11 +232,27 @@ async def placed(
     return str(response["calls"][0]["call_id"])
 
 
-def calls_journal(hass: HomeAssistant, entry: MockConfigEntry) -> Path:
-    """Return the journal of an entry's calls."""
-    return Path(
-        hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.calls.journal")
+# Store's own methods, before the test harness replaces them with a dict in memory.
+_REAL_STORE = {
+    name: getattr(Store, name)
+    for name in ("_async_load", "_async_write_data", "async_remove")
+}
+
+
+def disk_full() -> Any:
+    """Make every write of a Store fail, as a full disk would (Store logs it)."""
+    return patch.object(
+        Store, "_async_write_data", side_effect=WriteError("No space left on device")
     )
+
+
+@pytest.fixture
+def real_storage(hass_storage: dict[str, Any]) -> Iterator[None]:
+    """Let Store read and write the test's config directory, as on a real install."""
+    with contextlib.ExitStack() as stack:
+        for name, method in _REAL_STORE.items():
+            stack.enter_context(patch.object(Store, name, method))
+        yield
 
 
 async def set_up_automation(
@@ -257,37 +275,28 @@ async def set_up_automation(
 
 
 class Persisted:
-    """What a restart would read: the storage file, with the journal of changes on top."""
+    """What a restart would read: the entry's storage file."""
 
     def __init__(self, hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
-        """Look at the files of the test entry."""
+        """Look at the file of the test entry."""
         self._storage = hass_storage
         self.key = f"{DOMAIN}.{ENTRY_ID}"
-        self.journal = Path(hass.config.path(".storage", f"{self.key}.journal"))
-
-    def journal_lines(self) -> int:
-        """Return how many changes the journal holds."""
-        return (
-            len(self.journal.read_text().splitlines()) if self.journal.exists() else 0
-        )
 
     def raw(self) -> str:
         """Return everything written down, to compare or to search for secrets."""
-        journal = self.journal.read_text() if self.journal.exists() else ""
-        return repr(self._storage.get(self.key)) + journal
+        return repr(self._storage.get(self.key))
+
+    def data(self) -> dict[str, Any]:
+        """Return what the file holds."""
+        return self._storage.get(self.key, {"data": {}})["data"]
 
     def numbers(self) -> dict[str, dict[str, Any]]:
         """Return the stored records by number."""
-        snapshot = self._storage.get(self.key, {"data": {"numbers": []}})
-        numbers = {item["number"]: item for item in snapshot["data"]["numbers"]}
-        if self.journal.exists():
-            for line in self.journal.read_text().splitlines():
-                entry = json.loads(line)
-                if "forget" in entry:
-                    numbers.pop(entry["forget"], None)
-                else:
-                    numbers[entry["number"]] = entry
-        return numbers
+        return {item["number"]: item for item in self.data().get("numbers", [])}
+
+    def calls(self) -> dict[str, dict[str, Any]]:
+        """Return the stored calls by id."""
+        return {item["call_id"]: item for item in self.data().get("calls", [])}
 
     def statuses(self) -> dict[str, str]:
         """Return the stored status of each number."""

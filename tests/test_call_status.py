@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -16,11 +15,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.callerid import journal
 from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
+from custom_components.callerid.helpers import call_webhook_id
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 
 from .conftest import (
     ALREADY,
@@ -32,7 +32,7 @@ from .conftest import (
     answer_validation,
     call,
     call_validate,
-    calls_journal,
+    disk_full,
     set_up_automation,
     voice_answer,
 )
@@ -73,7 +73,7 @@ def hook(hook_id: str, target_url: str) -> dict[str, Any]:
 
 def hook_path(entry: MockConfigEntry) -> str:
     """Return the path of the entry's voice_status webhook."""
-    return f"/api/webhook/{entry.data[CONF_CALL_WEBHOOK_ID]}"
+    return f"/api/webhook/{call_webhook_id(entry)}"
 
 
 async def test_hook_created_at_setup(
@@ -94,7 +94,7 @@ async def test_hook_created_at_setup(
             "request_method": "JSON",
         }
     ]
-    assert init_integration.runtime_data.outcome_reported is True
+    assert init_integration.runtime_data.hooks.outcome_reported is True
 
 
 @pytest.mark.parametrize(
@@ -147,11 +147,15 @@ async def test_hook_kept_replaced_or_added(
     gateway.post(HOOKS_URL, json={"success": True, "id": 8})
     gateway.delete(HOOKS_URL, json={"success": True})
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    calls = [(c[0], c[2]) for c in gateway.mock_calls if str(c[1]) == HOOKS_URL]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    calls = [
+        (c[0], c[2])
+        for c in gateway.mock_calls
+        if str(c[1].with_query(None)) == HOOKS_URL
+    ]
     assert [form["id"] for method, form in calls if method == "DELETE"] == deleted
     assert any(method == "POST" for method, _ in calls) is created
-    assert mock_config_entry.runtime_data.outcome_reported is True
+    assert mock_config_entry.runtime_data.hooks.outcome_reported is True
 
 
 async def test_key_without_hooks_right(
@@ -166,13 +170,13 @@ async def test_key_without_hooks_right(
     gateway.get(HOOKS_URL, text="902")
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     issue = issue_registry.async_get_issue(
         DOMAIN, f"hooks_right_missing_{mock_config_entry.entry_id}"
     )
     assert issue is not None
     assert issue.translation_placeholders == {"title": "seven.io"}
-    assert mock_config_entry.runtime_data.outcome_reported is False
+    assert mock_config_entry.runtime_data.hooks.outcome_reported is False
 
 
 async def test_no_public_url_no_hook(
@@ -180,13 +184,16 @@ async def test_no_public_url_no_hook(
     mock_config_entry: MockConfigEntry,
     gateway: AiohttpClientMocker,
 ) -> None:
-    """Without a URL seven.io could reach, no hook is made (the repair explains)."""
+    """Without a URL seven.io could reach, no hook is made (the repair explains).
+
+    The account's hooks are still listed: one left from an earlier URL is deleted.
+    """
     await hass.config.async_update(external_url=None)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert not [c for c in gateway.mock_calls if str(c[1]) == HOOKS_URL]
-    assert mock_config_entry.runtime_data.outcome_reported is False
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [c[0] for c in gateway.mock_calls if str(c[1]) == HOOKS_URL] == ["GET"]
+    assert mock_config_entry.runtime_data.hooks.outcome_reported is False
 
 
 async def test_removing_the_entry_deletes_its_hook(
@@ -243,7 +250,7 @@ async def test_call_ended(
     )
 
     assert response.status == 200
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [e.data for e in events] == [
         {
             "config_entry_id": init_integration.entry_id,
@@ -270,14 +277,14 @@ async def test_outcome_survives_a_restart(
 ) -> None:
     """A call placed before a restart still gets its outcome after it."""
     assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     client = await hass_client_no_auth()
     response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
 
     assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(LAST_CALL_ID).state == "answered"
 
 
@@ -354,7 +361,7 @@ async def test_call_ended_trigger(
     )
     client = await hass_client_no_auth()
     await client.post(hook_path(init_integration), json=event(placed, duration="0"))
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert [call.data["call_id"] for call in calls] == [f"id {placed}"]
 
 
@@ -396,20 +403,6 @@ async def test_damaged_calls_file_is_left_alone(
     assert hass_storage[key]["data"] == stored
 
 
-async def test_damaged_calls_journal_is_left_alone(
-    hass: HomeAssistant,
-    mock_config_entry: MockConfigEntry,
-    gateway: AiohttpClientMocker,
-) -> None:
-    """A calls journal with a damaged line (not the last) fails setup, untouched."""
-    journal = calls_journal(hass, mock_config_entry)
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    journal.write_bytes(b"{broken\n{}\n")
-    mock_config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert journal.read_bytes() == b"{broken\n{}\n"
-
-
 async def test_call_that_cannot_be_saved_still_counts(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -420,15 +413,13 @@ async def test_call_that_cannot_be_saved_still_counts(
     """The phone rang: the row says so, the failed write is logged, the outcome matches."""
     answer_validation(aioclient_mock, json=ALREADY)
     await call_validate(hass, number=NUMBER)
-    journal = calls_journal(hass, init_integration)
-    journal.mkdir(parents=True)
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
-    response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
+    with disk_full():
+        response = await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
     (row,) = response["calls"]
     assert row["success"] is True
-    assert "Could not write" in caplog.text
+    assert "Could not save a placed call" in caplog.text
     client = await hass_client_no_auth()
-    journal.rmdir()
     response = await client.post(
         hook_path(init_integration), json=event(str(row["call_id"]))
     )
@@ -450,7 +441,7 @@ async def test_events_while_not_loaded_are_not_acknowledged(
     assert response.status == 503
 
     assert await hass.config_entries.async_setup(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
@@ -468,9 +459,9 @@ async def test_hooks_unreachable_at_setup(
     gateway.get(HOOKS_URL, exc=TimeoutError())
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert mock_config_entry.state is ConfigEntryState.LOADED
-    assert mock_config_entry.runtime_data.outcome_reported is False
+    assert mock_config_entry.runtime_data.hooks.outcome_reported is False
     assert "Could not set up seven.io's report of ended calls" in caplog.text
 
 
@@ -481,17 +472,12 @@ async def test_event_that_cannot_be_saved_is_not_acknowledged(
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """A failed write answers 500 and changes nothing; seven.io's retry then lands."""
-    journal = calls_journal(hass, init_integration)
-    await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-    journal.unlink(missing_ok=True)
-    journal.mkdir()
     client = await hass_client_no_auth()
-    response = await client.post(hook_path(init_integration), json=event(placed))
+    with disk_full():
+        response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 500
     assert hass.states.get(LAST_CALL_ID).state == "calling"
 
-    journal.rmdir()
     response = await client.post(hook_path(init_integration), json=event(placed))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
@@ -507,21 +493,21 @@ async def test_end_reported_while_the_call_is_being_saved(
     answer_validation(aioclient_mock, json=ALREADY)
     await call_validate(hass, number=NUMBER)
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
-    entered, release = threading.Event(), threading.Event()
-    real_append = journal._append
+    entered, release = asyncio.Event(), asyncio.Event()
+    real_write = Store._async_write_data
 
-    def slow_append(path: str, fd: int | None, data: bytes) -> int:
-        if b"900000001" in data and not entered.is_set():
+    async def slow_write(store: Store[Any], data: dict[str, Any]) -> None:
+        if data["data"]["calls"] and not entered.is_set():
             entered.set()
-            release.wait(5)
-        return real_append(path, fd, data)
+            await release.wait()
+        await real_write(store, data)
 
     client = await hass_client_no_auth()
-    with patch("custom_components.callerid.journal._append", slow_append):
+    with patch.object(Store, "_async_write_data", slow_write):
         placing = hass.async_create_task(
             call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")
         )
-        await hass.async_add_executor_job(entered.wait, 5)
+        await entered.wait()
         ending = hass.async_create_task(
             client.post(
                 hook_path(init_integration), json=event("900000001", "busy", "0")
@@ -547,31 +533,14 @@ async def test_hook_follows_a_new_url(
     aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 8})
     aioclient_mock.delete(HOOKS_URL, json={"success": True})
     await hass.config.async_update(external_url="https://new.example.org")
-    await hass.async_block_till_done()
-    calls = [(c[0], c[2]) for c in aioclient_mock.mock_calls if str(c[1]) == HOOKS_URL]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    calls = [
+        (c[0], c[2])
+        for c in aioclient_mock.mock_calls
+        if str(c[1].with_query(None)) == HOOKS_URL
+    ]
     assert ("DELETE", {"id": "7"}) in calls
     created = [form for method, form in calls if method == "POST"]
     assert [form["target_url"] for form in created] == [
         f"https://new.example.org{hook_path(init_integration)}"
     ]
-
-
-async def test_calls_journal_is_folded_when_long(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    placed: str,
-    hass_client_no_auth: ClientSessionGenerator,
-    hass_storage: dict[str, Any],
-) -> None:
-    """Like the numbers' journal, the calls' one is folded once it is long."""
-    journal = calls_journal(hass, init_integration)
-    calls = init_integration.runtime_data.calls
-    with patch("custom_components.callerid.journal.JOURNAL_FOLD_MIN_LINES", 1):
-        client = await hass_client_no_auth()
-        response = await client.post(hook_path(init_integration), json=event(placed))
-        assert response.status == 200
-    assert calls.last_outcome(NUMBER) is not None
-    assert not journal.exists()
-    stored = hass_storage[f"{DOMAIN}.{init_integration.entry_id}.calls"]["data"]
-    assert [c["outcome"] for c in stored["calls"]] == ["answered"]
-    assert stored["last"] == {NUMBER: "answered"}

@@ -34,7 +34,7 @@ def no_background_checks() -> Iterator[None]:
     """Entries these flows create check the key and the hooks; not what is tested here."""
     with (
         patch("custom_components.callerid._async_check_key"),
-        patch("custom_components.callerid.async_sync_hook"),
+        patch("custom_components.callerid.reachability.HookSync.async_sync"),
     ):
         yield
 

@@ -120,17 +120,12 @@ async def test_remove_entry_deletes_storage(
     hass_storage: dict[str, Any],
     persisted: Persisted,
 ) -> None:
-    """Removing the entry removes its stored numbers, storage file and journal alike."""
+    """Removing the entry removes its stored numbers with its storage file."""
     await start_validation(hass, aioclient_mock)
-    assert await hass.config_entries.async_reload(init_integration.entry_id)
-    await start_validation(hass, aioclient_mock, "+4930123456")
-    # The reload folded the first number into the storage file; the second is journalled.
-    assert persisted.key in hass_storage
-    assert persisted.journal.exists()
+    assert persisted.numbers()
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert persisted.key not in hass_storage
-    assert not persisted.journal.exists()
 
 
 def _fake_cloud(*, subscribed: bool, error: str | None = None) -> Any:
@@ -289,23 +284,30 @@ async def test_unreadable_storage_fails_setup_and_stays(
     mock_config_entry: MockConfigEntry,
     gateway: AiohttpClientMocker,
     content: bytes,
-    hass_storage: dict[str, Any],
+    real_storage: None,
 ) -> None:
-    """A storage file that cannot be read stops setup and is left exactly as it was."""
+    """A storage file that cannot be read stops setup and is kept, never replaced.
+
+    One that is not JSON Store moves aside: the copy is named, and the entry does not
+    start empty while it is there.
+    """
     key = f"{DOMAIN}.{mock_config_entry.entry_id}"
     path = Path(hass.config.path(".storage", key))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
-    stored = json.loads(content) if not content.startswith(b"{not") else None
-    if isinstance(stored, dict):
-        hass_storage[key] = stored
     mock_config_entry.add_to_hass(hass)
 
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
     assert "cannot be read" in (mock_config_entry.reason or "")
-    assert path.read_bytes() == content
-    assert hass_storage.get(key) == (stored if isinstance(stored, dict) else None)
+    if not content.startswith(b"{not"):
+        assert path.read_bytes() == content
+        return
+    (copy,) = path.parent.glob(f"{key}.corrupt.*")
+    assert copy.read_bytes() == content
+    assert str(copy) in (mock_config_entry.reason or "")
+    assert not await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    assert not path.exists()
 
 
 @pytest.mark.parametrize("version", [0, 2])
@@ -341,7 +343,11 @@ async def test_no_public_url_is_a_repair_at_setup(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
-    assert not gateway.mock_calls[1:]  # nothing but the key check was sent
+    # Nothing but the key check, and the hook check (which deletes a hook left over).
+    assert sorted(call[1].path for call in gateway.mock_calls) == [
+        "/api/balance",
+        "/api/hooks",
+    ]
 
     await hass.config.async_update(external_url="https://home.example.org")
     await hass.async_block_till_done()
@@ -464,7 +470,7 @@ async def test_numbers_past_the_entity_limit_get_none(
             "limit": "7",
         }
         # Still known: its record is kept and a restart keeps the same numbers shown.
-        assert mock_config_entry.runtime_data.store.get(numbers[2]) is not None
+        assert mock_config_entry.runtime_data.numbers.get(numbers[2]) is not None
         assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
         assert shown() == numbers[:2]
 

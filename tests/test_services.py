@@ -389,17 +389,19 @@ async def test_entry_choice(
 
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number=NUMBER)
-    assert raised.value.translation_key == "entry_required"
+    assert raised.value.translation_key == (
+        "service_found_multiple_config_entry_for_domain"
+    )
 
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number=NUMBER, config_entry_id="nope")
-    assert raised.value.translation_key == "entry_not_found"
+    assert raised.value.translation_key == "service_config_entry_not_found"
 
     other = MockConfigEntry(domain="persistent_notification")
     other.add_to_hass(hass)
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number=NUMBER, config_entry_id=other.entry_id)
-    assert raised.value.translation_key == "entry_not_found"
+    assert raised.value.translation_key == "service_config_entry_wrong_domain"
 
     await call_validate(hass, number=NUMBER, config_entry_id=second.entry_id)
     assert validate_calls(aioclient_mock)[-1][3]["X-Api-Key"] == "other-key-0123456789"
@@ -411,9 +413,13 @@ async def test_entry_choice(
     await hass.config_entries.async_unload(second.entry_id)
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number=NUMBER, config_entry_id=second.entry_id)
-    assert raised.value.translation_key == "entry_not_loaded"
-    # One loaded entry left: it is chosen without an id.
-    assert (await call_validate(hass, number="+4930123456"))["status"] == "pending"
+    assert raised.value.translation_key == "service_config_entry_not_loaded"
+    # Home Assistant asks for the entry while there are two, loaded or not.
+    with pytest.raises(ServiceValidationError) as raised:
+        await call_validate(hass, number="+4930123456")
+    assert raised.value.translation_key == (
+        "service_found_multiple_config_entry_for_domain"
+    )
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -424,7 +430,7 @@ async def test_no_loaded_entry(
     await hass.config_entries.async_unload(init_integration.entry_id)
     with pytest.raises(ServiceValidationError) as raised:
         await call_validate(hass, number=NUMBER)
-    assert raised.value.translation_key == "no_loaded_entry"
+    assert raised.value.translation_key == "service_config_entry_not_loaded"
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid import store
+from custom_components.callerid import models
 from custom_components.callerid.const import DOMAIN
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant
@@ -251,7 +251,8 @@ async def test_refusals_do_the_same_work(
     for name, params in cases.items():
         with (
             patch(
-                "custom_components.callerid.store.hash_token", wraps=store.hash_token
+                "custom_components.callerid.validation.hash_token",
+                wraps=models.hash_token,
             ) as hashed,
             patch("hmac.compare_digest", wraps=hmac.compare_digest) as compared,
         ):
@@ -344,11 +345,15 @@ async def test_callback_for_unreadable_storage_is_not_acknowledged(
     mock_config_entry: MockConfigEntry,
     gateway: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
-    persisted: Persisted,
+    hass_storage: dict[str, Any],
 ) -> None:
     """An entry that failed setup answers 503: nothing could be applied."""
-    persisted.journal.parent.mkdir(parents=True, exist_ok=True)
-    persisted.journal.write_bytes(b"not json\n")
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": f"{DOMAIN}.{mock_config_entry.entry_id}",
+        "data": {"numbers": "not a list"},
+    }
     mock_config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
     client = await hass_client_no_auth()
@@ -365,7 +370,7 @@ async def test_callback_that_fails_is_not_acknowledged(
     """An unexpected error answers 500, not Home Assistant's 200, and names no webhook."""
     client = await hass_client_no_auth()
     with patch(
-        "custom_components.callerid.store.NumberStore.async_complete",
+        "custom_components.callerid.validation.Validations.async_complete",
         side_effect=RuntimeError("boom"),
     ):
         assert (await client.get(pending.update_query(SEVEN_OK))).status == 500

@@ -161,6 +161,7 @@ class SevenClient:
         endpoint: str,
         *,
         form: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
         number_ok: bool = False,
     ) -> Any:
         """Send one request and return the decoded JSON, raising the client's errors."""
@@ -172,7 +173,11 @@ class SevenClient:
         try:
             async with asyncio.timeout(self._timeout):
                 async with self._session.request(
-                    method, f"{self._base_url}/{endpoint}", data=form, headers=headers
+                    method,
+                    f"{self._base_url}/{endpoint}",
+                    data=form,
+                    params=query,
+                    headers=headers,
                 ) as response:
                     body = await response.text()
                     status = response.status
@@ -241,8 +246,13 @@ class SevenClient:
         return hook_id
 
     async def delete_hook(self, hook_id: str) -> None:
-        """Delete one of the account's webhooks."""
-        _hooks_answer(await self._request("DELETE", "hooks", form={"id": hook_id}))
+        """Delete one of the account's webhooks.
+
+        The id goes in the form, as the OpenAPI says, and in the query, as the official
+        PHP SDK sends it: either way a gateway reads it.
+        """
+        ids = {"id": hook_id}
+        _hooks_answer(await self._request("DELETE", "hooks", form=ids, query=ids))
 
 
 def _error_for_code(code: str) -> SevenApiError:

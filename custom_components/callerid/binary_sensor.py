@@ -9,9 +9,9 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .data import CallerIdConfigEntry
+from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import CallerIdEntity, async_add_number_entities
-from .store import NumberRecord, NumberStore
+from .models import NumberRecord
 
 PARALLEL_UPDATES = 0
 
@@ -26,9 +26,9 @@ async def async_setup_entry(
 
 
 def _entities(
-    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    entry: CallerIdConfigEntry, coordinator: CallerIdCoordinator, record: NumberRecord
 ) -> Iterable[CallerIdValidatedSensor]:
-    return (CallerIdValidatedSensor(entry, store, record),)
+    return (CallerIdValidatedSensor(entry, coordinator, record),)
 
 
 class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
@@ -37,10 +37,13 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
     _attr_translation_key = "validated"
 
     def __init__(
-        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+        self,
+        entry: CallerIdConfigEntry,
+        coordinator: CallerIdCoordinator,
+        record: NumberRecord,
     ) -> None:
         """Start from the stored record."""
-        super().__init__(entry, store, record, "validated")
+        super().__init__(entry, coordinator, record, "validated")
 
     @callback
     def _update(self, record: NumberRecord) -> None:

@@ -36,11 +36,6 @@ CALLBACK_TOKEN_PARAM: Final = "token"  # noqa: S105 - a parameter name
 # Longest callback query string we look at; seven.io's parameters fit easily.
 MAX_CALLBACK_QUERY_LENGTH: Final = 2048
 
-STORAGE_VERSION: Final = 1
-# The journal of changes is folded into the storage file once it has more lines than
-# this and than there are numbers.
-JOURNAL_FOLD_MIN_LINES: Final = 1000
-
 CONF_CODE_LIFETIME: Final = "code_lifetime"
 CONF_COOLDOWN: Final = "cooldown"
 DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
@@ -57,6 +52,7 @@ ENABLED_ENTITIES: Final = (
 
 ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
+ISSUE_HOOK_SYNC_FAILED: Final = "hook_sync_failed"
 ISSUE_TOO_MANY_NUMBERS: Final = "too_many_numbers"
 # Refused callbacks are logged at debug level; a warning sums them up at most this often.
 REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)

@@ -10,9 +10,9 @@ from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_CALL_CLOUDHOOK_URL, CONF_CALL_WEBHOOK_ID, CONF_CLOUDHOOK_URL
-from .data import CallerIdConfigEntry
+from .coordinator import CallerIdConfigEntry
+from .models import NumberRecord
 from .phone import mask_number
-from .store import NumberRecord
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -37,7 +37,7 @@ async def async_get_config_entry_diagnostics(
                 "unique_id": entry.unique_id,
             },
             "numbers": [
-                _masked(record) for record in entry.runtime_data.store.records.values()
+                _masked(record) for record in entry.runtime_data.numbers.values()
             ],
         },
         TO_REDACT,

@@ -20,20 +20,10 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
-from .data import CallerIdConfigEntry
-from .store import NumberRecord, NumberStore
+from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
+from .helpers import async_entity_room
+from .models import NumberRecord
 from .trigger import device_identifier
-
-
-@callback
-def async_entity_room(hass: HomeAssistant, entry: CallerIdConfigEntry) -> int:
-    """Return how many more enabled entities Home Assistant registers for `entry`.
-
-    Read from Home Assistant at each use (tests lower its limit).
-    """
-    return entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - er.async_get(
-        hass
-    ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)
 
 
 @callback
@@ -49,7 +39,7 @@ def async_hide_numbers_past_limit(
     """
     registry = er.async_get(hass)
     room = async_entity_room(hass, entry)
-    numbers = entry.runtime_data.store.records
+    numbers = entry.runtime_data.numbers
     hidden: set[str] = set()
     # With room for every entity of every number (the usual case), nothing to count.
     if room < len(numbers) * len(ENABLED_ENTITIES):
@@ -97,7 +87,7 @@ def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
 
 
 type EntityFactory = Callable[
-    [CallerIdConfigEntry, NumberStore, NumberRecord], Iterable[Entity]
+    [CallerIdConfigEntry, CallerIdCoordinator, NumberRecord], Iterable[Entity]
 ]
 
 
@@ -108,20 +98,20 @@ def async_add_number_entities(
     factory: EntityFactory,
 ) -> None:
     """Add a platform's entities for every stored number, and for each new one."""
-    store = entry.runtime_data.store
+    coordinator = entry.runtime_data
 
     @callback
     def add(record: NumberRecord) -> None:
-        async_add_entities(factory(entry, store, record))
+        async_add_entities(factory(entry, coordinator, record))
 
-    hidden = entry.runtime_data.hidden
+    hidden = coordinator.hidden
     async_add_entities(
         entity
-        for record in store.records.values()
+        for record in coordinator.numbers.values()
         if record.number not in hidden
-        for entity in factory(entry, store, record)
+        for entity in factory(entry, coordinator, record)
     )
-    entry.async_on_unload(store.async_listen_new(add))
+    entry.async_on_unload(coordinator.async_listen_new(add))
 
 
 class CallerIdEntity(Entity):
@@ -135,14 +125,14 @@ class CallerIdEntity(Entity):
     def __init__(
         self,
         entry: ConfigEntry,
-        store: NumberStore,
+        coordinator: CallerIdCoordinator,
         record: NumberRecord,
         key: str,
     ) -> None:
         """Tie the entity to the entry and the record's number."""
         number = self._number = record.number
         self._entry_id = entry.entry_id
-        self._store = store
+        self._coordinator = coordinator
         self._record = record
         self._attr_unique_id = f"{entry.entry_id}_{number}_{key}"
 
@@ -164,16 +154,16 @@ class CallerIdEntity(Entity):
         """Follow the number's record."""
         await super().async_added_to_hass()
         if self._follows_record:
-            self._store.async_follow(self._number, self._update)
+            self._coordinator.followers.add(self._number, self._update)
         # The record may have changed between creation and now.
-        if (record := self._store.get(self._number)) is not None:
+        if (record := self._coordinator.numbers.get(self._number)) is not None:
             self._record = record
 
     async def async_will_remove_from_hass(self) -> None:
         """Stop following the number's record."""
         await super().async_will_remove_from_hass()
         if self._follows_record:
-            self._store.async_unfollow(self._number, self._update)
+            self._coordinator.followers.remove(self._number, self._update)
 
     @callback
     def _update(self, record: NumberRecord) -> None:

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN, ValidationStatus
-from .store import NumberRecord
+from .models import NumberRecord
 
 # Translation keys (under "exceptions", the category that takes free texts) by what
 # the notification tells.

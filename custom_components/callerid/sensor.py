@@ -11,11 +11,10 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .calls import CallOutcome, PlacedCall
 from .const import ValidationStatus
-from .data import CallerIdConfigEntry
+from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import CallerIdEntity, async_add_number_entities
-from .store import NumberRecord, NumberStore
+from .models import CallOutcome, NumberRecord, PlacedCall
 
 PARALLEL_UPDATES = 0
 
@@ -33,14 +32,14 @@ async def async_setup_entry(
 
 
 def _entities(
-    entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+    entry: CallerIdConfigEntry, coordinator: CallerIdCoordinator, record: NumberRecord
 ) -> Iterable[SensorEntity]:
     return (
-        CallerIdStatusSensor(entry, store, record),
-        CallerIdCompletedSensor(entry, store, record),
+        CallerIdStatusSensor(entry, coordinator, record),
+        CallerIdCompletedSensor(entry, coordinator, record),
         # With the others, not when the number is validated: adding an entity in the
         # middle of a callback costs it more than all else it does.
-        CallerIdLastCallSensor(entry, store, record),
+        CallerIdLastCallSensor(entry, coordinator, record),
     )
 
 
@@ -54,10 +53,13 @@ class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
     _unrecorded_attributes = frozenset({"error", "requested_at"})
 
     def __init__(
-        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+        self,
+        entry: CallerIdConfigEntry,
+        coordinator: CallerIdCoordinator,
+        record: NumberRecord,
     ) -> None:
         """Start from the stored record."""
-        super().__init__(entry, store, record, "status")
+        super().__init__(entry, coordinator, record, "status")
 
     @property
     def native_value(self) -> str:
@@ -83,10 +85,13 @@ class CallerIdCompletedSensor(CallerIdEntity, SensorEntity):
     _attr_entity_registry_enabled_default = False
 
     def __init__(
-        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+        self,
+        entry: CallerIdConfigEntry,
+        coordinator: CallerIdCoordinator,
+        record: NumberRecord,
     ) -> None:
         """Start from the stored record."""
-        super().__init__(entry, store, record, "completed")
+        super().__init__(entry, coordinator, record, "completed")
 
     @property
     def native_value(self) -> datetime | None:
@@ -104,21 +109,24 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
     _follows_record = False
 
     def __init__(
-        self, entry: CallerIdConfigEntry, store: NumberStore, record: NumberRecord
+        self,
+        entry: CallerIdConfigEntry,
+        coordinator: CallerIdCoordinator,
+        record: NumberRecord,
     ) -> None:
         """Start from the entry's calls."""
-        super().__init__(entry, store, record, "last_call")
-        self._calls = entry.runtime_data.calls
+        super().__init__(entry, coordinator, record, "last_call")
+        self._calls = coordinator.calls
 
     async def async_added_to_hass(self) -> None:
         """Follow the calls placed from the number, not its validations."""
         await super().async_added_to_hass()
-        self._calls.async_follow(self._number, self._call_changed)
+        self._calls.followers.add(self._number, self._call_changed)
 
     async def async_will_remove_from_hass(self) -> None:
         """Stop following the calls."""
         await super().async_will_remove_from_hass()
-        self._calls.async_unfollow(self._number, self._call_changed)
+        self._calls.followers.remove(self._number, self._call_changed)
 
     @callback
     def _call_changed(self, call: PlacedCall) -> None:
@@ -127,5 +135,5 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
     @property
     def native_value(self) -> str | None:
         """Return how the last call went; unknown before the first."""
-        outcome = self._calls.last_outcome(self._number)
+        outcome = self._calls.last.get(self._number)
         return outcome.value if outcome is not None else None

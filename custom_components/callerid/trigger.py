@@ -24,7 +24,7 @@ from .const import (
     EVENT_VALIDATION_COMPLETED,
     ValidationStatus,
 )
-from .store import NumberRecord
+from .models import NumberRecord
 
 TRIGGER_VALIDATION_COMPLETED: Final = "validation_completed"
 TRIGGER_CALL_ENDED: Final = "call_ended"

@@ -1,9 +1,13 @@
-"""The callback that seven.io calls when a validation completes. Reachable from the internet."""
+"""Every request seven.io sends: validation callbacks and call status events.
+
+Both webhooks are reachable from the internet: whatever does not match a pending
+validation or a call this entry placed is refused, the same way whatever is wrong.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import contextlib
 from http import HTTPStatus
 import re
 from typing import Any, Final
@@ -13,26 +17,31 @@ from aiohttp import web
 import probatio
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_WEBHOOK_ID, EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
+from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
 
+from .api import SevenClient, SevenError
 from .const import (
     CALLBACK_TOKEN_PARAM,
+    CONF_CALL_CLOUDHOOK_URL,
     CONF_CLOUDHOOK_URL,
     DOMAIN,
-    ISSUE_CALLBACK_UNREACHABLE,
+    ISSUE_HOOK_SYNC_FAILED,
+    ISSUE_HOOKS_RIGHT,
     LOGGER,
     MAX_CALLBACK_QUERY_LENGTH,
     REFUSAL_WARNING_INTERVAL,
 )
-from .data import CallerIdConfigEntry
-from .store import CallbackResult, StorageWriteError
+from .coordinator import CallerIdConfigEntry
+from .helpers import call_webhook_id
+from .models import CallbackResult, parse_duration
+from .reachability import async_our_hooks
+from .storage import StorageWriteError
 
 _FLAG = probatio.In(("0", "1"))
 # What the sender may hold besides digits (see CALLBACK_SCHEMA), dropped.
@@ -41,6 +50,8 @@ FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 _ROUTED_METHODS: Final = ("GET", "POST", "PUT")
 # The webhook ids the integration has registered, one per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
+# A voice_status event is a few hundred bytes.
+MAX_EVENT_SIZE: Final = 8192
 
 
 def _bounded(pattern: str) -> probatio.Match:
@@ -62,12 +73,43 @@ CALLBACK_SCHEMA = probatio.Schema(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CallbackUrl:
-    """Where seven.io should report, and whether it can get there from the internet."""
+def _as_text(value: object) -> str:
+    # seven.io's SDKs show some of these as numbers, some as strings; nothing else
+    # (null, true) is one of them, though str() would make it look like one.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise probatio.Invalid("expected text or a number")
+    return str(value)
 
-    url: str
-    reachable: bool
+
+def _text(pattern: str) -> probatio.All[Any]:
+    return probatio.All(_as_text, _bounded(pattern))
+
+
+def _seconds(value: object) -> int:
+    """Read a duration: empty or null until the call ends, then a number or its text."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, float) and 0 <= value < 1e6:
+        return int(value)
+    return parse_duration(_text(r"\A[0-9]{1,6}(\.[0-9]{1,3})?\Z")(value))
+
+
+EVENT_SCHEMA = probatio.Schema(
+    {
+        probatio.Required("webhook_event"): "voice_status",
+        probatio.Required("data"): probatio.Schema(
+            {
+                probatio.Required("id"): _text(r"\A[0-9A-Za-z_-]{1,64}\Z"),
+                probatio.Required("status"): _text(r"\A[A-Za-z_ -]{1,32}\Z"),
+                probatio.Optional("duration", default=None): _seconds,
+                probatio.Optional("foreign_id"): _text(r"\A[0-9A-Za-z_-]{1,64}\Z"),
+            },
+            extra=probatio.REMOVE_EXTRA,
+        ),
+    },
+    # Fields seven.io may add later are ignored, not refused.
+    extra=probatio.REMOVE_EXTRA,
+)
 
 
 type EntryRequestHandler = Callable[
@@ -134,8 +176,8 @@ def async_own_webhook(
 
 
 @callback
-def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
-    """Own the entry's validation callback webhook (seven.io calls it with GET)."""
+def async_register_webhooks(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
+    """Own the entry's validation callback and call status webhooks."""
     async_own_webhook(
         hass,
         entry,
@@ -144,6 +186,15 @@ def async_register_callback(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         handler=_async_handle_callback,
         # seven.io calls back with GET; POST is read the same way.
         methods=("GET", "POST"),
+    )
+    async_own_webhook(
+        hass,
+        entry,
+        call_webhook_id(entry),
+        name=f"{entry.title} calls",
+        handler=_async_handle_status,
+        # seven.io posts the events as JSON.
+        methods=("POST",),
     )
 
 
@@ -154,123 +205,6 @@ def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
     hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
 
 
-async def async_callback_url(
-    hass: HomeAssistant, entry: CallerIdConfigEntry, token: str
-) -> CallbackUrl:
-    """Return the URL seven.io should call for one validation, carrying its token.
-
-    Home Assistant Cloud first, then the external URL; the internal URL only as a last
-    resort, flagged unreachable and explained by a repair issue.
-    """
-    webhook_id = entry.data[CONF_WEBHOOK_ID]
-    reachable = True
-    if (base := await async_cloudhook_url(hass, entry)) is None:
-        try:
-            base = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
-        except NoURLAvailableError:
-            reachable = False
-            try:
-                base = webhook.async_generate_url(hass, webhook_id)
-            except NoURLAvailableError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN, translation_key="no_callback_url"
-                ) from err
-    _async_update_reachability_issue(hass, reachable=reachable)
-    # Tokens are URL-safe already (secrets.token_urlsafe): nothing to quote.
-    separator = "&" if "?" in base else "?"
-    return CallbackUrl(f"{base}{separator}{CALLBACK_TOKEN_PARAM}={token}", reachable)
-
-
-@callback
-def async_setup_reachability(hass: HomeAssistant) -> None:
-    """Keep the unreachable-callback issue in step with the URL configuration."""
-
-    @callback
-    def _core_config_updated(_: Event[Any]) -> None:
-        if hass.config_entries.async_loaded_entries(DOMAIN):
-            async_check_reachability(hass)
-
-    hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated)
-
-
-@callback
-def async_check_reachability(hass: HomeAssistant) -> None:
-    """Raise the unreachable-callback issue now if seven.io could not call back.
-
-    Called at setup and whenever the URL configuration changes, so that it shows
-    before anyone rings a phone.
-    """
-    _async_update_reachability_issue(hass, reachable=_has_public_url(hass))
-
-
-@callback
-def async_clear_reachability(hass: HomeAssistant) -> None:
-    """Drop the unreachable-callback issue: no entry is left to need a callback."""
-    _async_update_reachability_issue(hass, reachable=True)
-
-
-@callback
-def _has_public_url(hass: HomeAssistant) -> bool:
-    """Return whether a URL reachable from the internet exists (cloudhook or external)."""
-    if "cloud" in hass.config.components:
-        from homeassistant.components import cloud  # noqa: PLC0415
-
-        if cloud.async_active_subscription(hass):
-            return True
-    try:
-        # What webhook.async_generate_url asks for when it must not be internal.
-        get_url(hass, allow_internal=False, allow_cloud=False, prefer_external=True)
-    except NoURLAvailableError:
-        return False
-    return True
-
-
-@callback
-def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) -> None:
-    if reachable:
-        ir.async_delete_issue(hass, DOMAIN, ISSUE_CALLBACK_UNREACHABLE)
-        return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        ISSUE_CALLBACK_UNREACHABLE,
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_CALLBACK_UNREACHABLE,
-        learn_more_url="https://www.home-assistant.io/docs/configuration/remote/",
-    )
-
-
-async def async_cloudhook_url(
-    hass: HomeAssistant,
-    entry: CallerIdConfigEntry,
-    *,
-    webhook_key: str = CONF_WEBHOOK_ID,
-    cloudhook_key: str = CONF_CLOUDHOOK_URL,
-) -> str | None:
-    """Return a cloudhook of one of the entry's webhooks, when Home Assistant Cloud is usable.
-
-    The webhook id is the entry's `webhook_key`; the cloudhook is remembered under
-    `cloudhook_key`, so that it can be deleted with the entry.
-    """
-    if "cloud" not in hass.config.components:
-        return None
-    # Imported here: the cloud integration is large and only there when loaded.
-    from homeassistant.components import cloud  # noqa: PLC0415
-
-    if not cloud.async_active_subscription(hass):
-        return None
-    try:
-        url = await cloud.async_get_or_create_cloudhook(hass, entry.data[webhook_key])
-    except cloud.CloudNotAvailable, cloud.CloudNotConnected:
-        return None
-    if entry.data.get(cloudhook_key) != url:
-        hass.config_entries.async_update_entry(
-            entry, data={**entry.data, cloudhook_key: url}
-        )
-    return url
-
-
 async def _async_handle_callback(
     hass: HomeAssistant, entry: CallerIdConfigEntry, request: web.Request
 ) -> HTTPStatus:
@@ -278,14 +212,12 @@ async def _async_handle_callback(
     params = await _async_read_params(request)
     if params is None:
         return HTTPStatus.BAD_REQUEST
-    # Reading a body waits on the network: the entry may have begun to unload.
-    if entry.state is not ConfigEntryState.LOADED:
+    if not _still_loaded(entry):
         return HTTPStatus.SERVICE_UNAVAILABLE
     try:
         data = CALLBACK_SCHEMA(params)
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
-    store = entry.runtime_data.store
     # seven.io sends the number in international digits, maybe with separators. Only
     # a number the action stored (in E.164, checked by phonenumbers) can match, so the
     # digits are all it takes; an invalid number is as unknown as any other.
@@ -298,14 +230,45 @@ async def _async_handle_callback(
         error=data.get("error") or None,
     )
     try:
-        record = await store.async_complete(number, data[CALLBACK_TOKEN_PARAM], result)
+        record = await entry.runtime_data.validations.async_complete(
+            number, data[CALLBACK_TOKEN_PARAM], result
+        )
     except StorageWriteError:
-        # Applied but not saved (logged); seven.io is not told all is well.
+        # Not saved, not applied; seven.io is not told all is well.
         return HTTPStatus.INTERNAL_SERVER_ERROR
     if record is None:
         # The same answer whether the number is unknown or the token wrong: no oracle.
         return HTTPStatus.FORBIDDEN
     return HTTPStatus.OK
+
+
+async def _async_handle_status(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, request: web.Request
+) -> HTTPStatus:
+    """Apply a voice_status event if it is about a call this entry placed."""
+    if (body := await _async_read_body(request, MAX_EVENT_SIZE)) is None:
+        return HTTPStatus.BAD_REQUEST
+    if not _still_loaded(entry):
+        return HTTPStatus.SERVICE_UNAVAILABLE
+    try:
+        data = EVENT_SCHEMA(json_loads(body))["data"]
+    except (*JSON_DECODE_EXCEPTIONS, probatio.Invalid):
+        return HTTPStatus.BAD_REQUEST
+    try:
+        call = await entry.runtime_data.calls.async_status(
+            data["id"], data.get("foreign_id"), data["status"], data["duration"]
+        )
+    except StorageWriteError:
+        return HTTPStatus.INTERNAL_SERVER_ERROR
+    if call is None:
+        # Unknown, another entry's or too old: the same answer for all.
+        return HTTPStatus.FORBIDDEN
+    return HTTPStatus.OK
+
+
+def _still_loaded(entry: CallerIdConfigEntry) -> bool:
+    """Return whether the entry can still take a change (reading a body takes time)."""
+    return entry.state is ConfigEntryState.LOADED and not entry.runtime_data.closed
 
 
 async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
@@ -319,7 +282,8 @@ async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
     try:
         pairs = list(request.query.items())
         if request.method == "POST":
-            if (body := await _async_read_body(request)) is None:
+            body = await _async_read_body(request, MAX_CALLBACK_QUERY_LENGTH)
+            if body is None:
                 return None
             content_type = request.headers.get("Content-Type", "")
             if content_type.partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
@@ -335,15 +299,15 @@ async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
     return params
 
 
-async def _async_read_body(request: web.Request) -> bytes | None:
-    """Return the whole body, however it is chunked; None when it is too long."""
+async def _async_read_body(request: web.Request, limit: int) -> bytes | None:
+    """Return the whole body, however it is chunked; None when it is over `limit`."""
     body = b""
     # Taken once: MockRequest makes a new reader, from the start, each time.
     content = request.content
     # read(n) returns what has arrived, up to n bytes, and b"" at the end.
-    while chunk := await content.read(MAX_CALLBACK_QUERY_LENGTH + 1):
+    while chunk := await content.read(limit + 1):
         body += chunk
-        if len(body) > MAX_CALLBACK_QUERY_LENGTH:
+        if len(body) > limit:
             return None
     return body
 
@@ -367,3 +331,31 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
         )
         refusals.count = 0
         refusals.last_warning = now
+
+
+async def async_forget_webhooks(
+    hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
+) -> None:
+    """Let go of a removed entry's webhooks, its hooks at seven.io and its cloudhooks.
+
+    Best effort: the entry goes either way; a hook left behind only points nowhere.
+    """
+    webhook_ids = (entry.data[CONF_WEBHOOK_ID], call_webhook_id(entry))
+    for webhook_id in webhook_ids:
+        async_unregister_webhook(hass, webhook_id)
+    for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED):
+        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
+    try:
+        for hook in await async_our_hooks(entry, client):
+            await client.delete_hook(hook.hook_id)
+    except SevenError as err:
+        LOGGER.warning("Could not delete the entry's hook at seven.io: %s", err)
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        for webhook_id, key in zip(
+            webhook_ids, (CONF_CLOUDHOOK_URL, CONF_CALL_CLOUDHOOK_URL), strict=True
+        ):
+            if entry.data.get(key):
+                with contextlib.suppress(cloud.CloudNotAvailable):
+                    await cloud.async_delete_cloudhook(hass, webhook_id)

@@ -1,0 +1,290 @@
+"""The calls an entry placed, how they ended, and the hourly limit; saved by the owner.
+
+Calls are kept a day: seven.io reports a call's end within its ring time (and its
+retries). The hourly guard counts every voice request that may have rung a phone in
+the last hour, plus the reservations of the actions placing calls right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from .api import SevenAuthenticationError, SevenError, VoiceCall
+from .const import (
+    CONF_MAX_CALLS,
+    DEFAULT_MAX_CALLS,
+    DOMAIN,
+    EVENT_CALL_ENDED,
+    EVENT_CALL_PLACED,
+    LOGGER,
+)
+from .helpers import Followers, gateway_error, may_have_rung
+from .models import CallOutcome, PlacedCall, outcome_of
+from .phone import mask_number
+from .storage import StorageWriteError, StoredState
+
+if TYPE_CHECKING:
+    from .coordinator import CallerIdCoordinator
+
+CALL_MEMORY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+class CallLog:
+    """Calls of one entry: placed, ended, counted."""
+
+    def __init__(self, owner: CallerIdCoordinator) -> None:
+        """Start empty; the owner loads what the file holds."""
+        self._owner = owner
+        self.calls: dict[str, PlacedCall] = {}
+        # How the last call from each number went, also once the call is forgotten.
+        self.last: dict[str, CallOutcome] = {}
+        self._attempts: list[datetime] = []
+        # Calls the actions under way may still place.
+        self._reserved = 0
+        # The balance seven.io gave with its last voice answer.
+        self._balance: float | None = None
+        self.followers = Followers[PlacedCall]()
+
+    def load(self, state: StoredState) -> None:
+        """Take what the file holds."""
+        self.calls = dict(state.calls)
+        self.last = dict(state.last_call)
+        self._attempts = list(state.attempts)
+
+    def snapshot(self, changed: Mapping[str, PlacedCall]) -> dict[str, Any]:
+        """Return the fields of the file this log holds, with `changed` calls."""
+        now = dt_util.utcnow()
+        calls = {
+            call_id: call
+            for call_id, call in {**self.calls, **changed}.items()
+            if call.placed_at >= now - CALL_MEMORY
+        }
+        last = dict(self.last)
+        for call in changed.values():
+            if self._latest(call):
+                last[call.sender] = call.outcome
+        return {
+            "calls": calls,
+            "last_call": last,
+            "attempts": [moment for moment in self._attempts if moment >= now - HOUR],
+        }
+
+    def get(self, call_id: str) -> PlacedCall | None:
+        """Return a call this entry placed in the last day."""
+        call = self.calls.get(call_id)
+        if call is None or call.placed_at < dt_util.utcnow() - CALL_MEMORY:
+            return None
+        return call
+
+    async def async_call(
+        self, sender: str, recipients: list[str], message: str, ringtime: int | None
+    ) -> dict[str, Any]:
+        """Call each recipient from `sender`; return the action's response.
+
+        The calls are reserved against the hourly limit before any is asked for, and
+        the reservation is let go by this action alone, once each call is counted.
+        """
+        self._reserve(len(recipients))
+        try:
+            task = self._owner.track(
+                self._async_call(sender, recipients, message, ringtime)
+            )
+        except BaseException:
+            self._reserved -= len(recipients)
+            raise
+        return await asyncio.shield(task)
+
+    async def _async_call(
+        self, sender: str, recipients: list[str], message: str, ringtime: int | None
+    ) -> dict[str, Any]:
+        rows: list[dict[str, Any]] = []
+        failures: list[SevenError] = []
+        try:
+            for recipient in recipients:
+                row, error = await self._async_place(
+                    sender, recipient, message, ringtime
+                )
+                rows.append(row)
+                if error is not None:
+                    failures.append(error)
+                    if isinstance(error, SevenAuthenticationError):
+                        self._owner.entry.async_start_reauth(self._owner.hass)
+                        break  # the key is refused: every other call would be too
+        finally:
+            self._reserved -= len(recipients)
+        if not any(row["success"] for row in rows):
+            if failures:
+                raise gateway_error(failures[0], sender) from failures[0]
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="call_refused",
+                translation_placeholders={"error": rows[0]["error"] or "-"},
+            )
+        return {
+            "calls": rows,
+            "total_price": round(sum(row["price"] or 0 for row in rows), 6),
+            "balance": self._balance,
+            # False: seven.io will not report how the calls end (see the repair).
+            "outcome_reported": self._owner.hooks.outcome_reported,
+        }
+
+    async def _async_place(
+        self, sender: str, recipient: str, message: str, ringtime: int | None
+    ) -> tuple[dict[str, Any], SevenError | None]:
+        """Place one call; return its response row and the error, if it failed."""
+        foreign_id = secrets.token_hex(8)
+        row: dict[str, Any] = {
+            "to": recipient,
+            "call_id": None,
+            "success": False,
+            "error": None,
+            "price": None,
+        }
+        try:
+            result = await self._owner.client.voice(
+                to=recipient,
+                text=message,
+                sender=sender,
+                ringtime=ringtime,
+                foreign_id=foreign_id,
+            )
+        except SevenError as err:
+            row["error"] = str(err)
+            await self._async_count(int(may_have_rung(err)), [])
+            return row, err
+        self._balance = result.balance
+        rung = [call for call in result.calls if call.success]
+        now = dt_util.utcnow()
+        placed = [
+            PlacedCall(call_id, foreign_id, sender, recipient, now)
+            for call_id in _unique(rung)
+        ]
+        await self._async_count(len(rung), placed)
+        if not placed:
+            refused = result.calls[0].error if result.calls else None
+            row["error"] = refused or "refused"
+            return row, None
+        row |= {
+            "call_id": placed[0].call_id,
+            "success": True,
+            "price": sum(call.price or 0 for call in rung) if rung else None,
+        }
+        return row, None
+
+    async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
+        """Count `rung` requests and keep the calls placed; they ring already.
+
+        Applied first, so that a call that ends at once (busy) is known to its status
+        event, then written; if the write fails the call stays counted until the next
+        start, and its row says it was placed, as it was.
+        """
+        now = dt_util.utcnow()
+        self._attempts = [m for m in self._attempts if m >= now - HOUR]
+        self._attempts.extend([now] * rung)
+        for call in placed:
+            self._keep(call)
+            self._owner.hass.bus.async_fire(
+                EVENT_CALL_PLACED,
+                {
+                    "config_entry_id": self._owner.entry.entry_id,
+                    "call_id": call.call_id,
+                    "from": call.sender,
+                    "to": call.recipient,
+                },
+            )
+            LOGGER.debug(
+                "Call from %s to %s placed",
+                mask_number(call.sender),
+                mask_number(call.recipient),
+            )
+        try:
+            async with self._owner.lock:
+                await self._owner.async_write()
+        except StorageWriteError as err:
+            LOGGER.error("Could not save a placed call: %s", err)
+
+    async def async_status(
+        self, call_id: str, foreign_id: str | None, status: str, duration: int
+    ) -> PlacedCall | None:
+        """Apply a status event of a call this entry placed; None if it is no such call.
+
+        An update before the end (ringing) is taken in and changes nothing; the final
+        status ends the call once.
+        """
+        call = self.get(call_id)
+        if call is None or (foreign_id is not None and foreign_id != call.foreign_id):
+            return None
+        if (outcome := outcome_of(status, duration)) is None:
+            return call
+        if call.outcome is not CallOutcome.CALLING:
+            return None  # ended already: a replay is refused like a forgery
+        return await asyncio.shield(
+            self._owner.track(self._async_end(call_id, outcome, status, duration))
+        )
+
+    async def _async_end(
+        self, call_id: str, outcome: CallOutcome, status: str, duration: int
+    ) -> PlacedCall | None:
+        async with self._owner.lock:
+            call = self.calls[call_id]
+            if call.outcome is not CallOutcome.CALLING:
+                return None  # a repeat that arrived while the first was written
+            ended = call.ended(outcome)
+            await self._owner.async_write(calls={call_id: ended})
+            self._keep(ended)
+        self._owner.hass.bus.async_fire(
+            EVENT_CALL_ENDED,
+            {
+                "config_entry_id": self._owner.entry.entry_id,
+                "call_id": call_id,
+                "from": ended.sender,
+                "to": ended.recipient,
+                "status": status,
+                "answered": outcome is CallOutcome.ANSWERED,
+                "duration": duration,
+            },
+        )
+        return ended
+
+    def check_limit(self, count: int) -> None:
+        """Refuse `count` more calls if they would exceed the hourly limit."""
+        limit = int(self._owner.entry.options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
+        since = dt_util.utcnow() - HOUR
+        counted = sum(1 for moment in self._attempts if moment >= since)
+        if counted + self._reserved + count > limit:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="call_limit",
+                translation_placeholders={"limit": str(limit)},
+            )
+
+    def _reserve(self, count: int) -> None:
+        self.check_limit(count)
+        self._reserved += count
+
+    def _latest(self, call: PlacedCall) -> bool:
+        """Return whether `call` is the latest from its number this log knows."""
+        return all(
+            other.placed_at <= call.placed_at
+            for other in self.calls.values()
+            if other.sender == call.sender and other.call_id != call.call_id
+        )
+
+    def _keep(self, call: PlacedCall) -> None:
+        if self._latest(call):
+            self.last[call.sender] = call.outcome
+        self.calls[call.call_id] = call
+        self.followers.tell(call.sender, call)
+
+
+def _unique(calls: list[VoiceCall]) -> list[str]:
+    """Return the ids of the calls placed, each once (seven.io may repeat an id)."""
+    return list(dict.fromkeys(call.call_id for call in calls if call.call_id))

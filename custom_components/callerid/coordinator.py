@@ -1,0 +1,217 @@
+"""The one owner of an entry's state: its numbers and calls, one file, one lock.
+
+Every change is written, then applied: on disk before anyone (a sensor, an event, a
+response, seven.io's webhook) is told. A change that cannot be written is not
+applied and raises StorageWriteError. Changes run as tasks of their own, so that a
+caller that goes away (a stopped automation, seven.io hanging up) does not cut one
+short; the entry unloads once none is under way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from .api import SevenClient
+from .call_log import CallLog
+from .const import (
+    CONF_CODE_LIFETIME,
+    DEFAULT_CODE_LIFETIME,
+    DOMAIN,
+    EVENT_VALIDATION_COMPLETED,
+    LOGGER,
+    ValidationStatus,
+)
+from .helpers import Followers
+from .models import (
+    NumberRecord,
+    PlacedCall,
+    RefusalLog,
+)
+from .notification import async_dismiss_code, async_show_outcome
+from .phone import mask_number
+from .reachability import HookSync
+from .storage import CallerIdStore, StorageWriteError, StoredState
+from .trigger import completion_event_data
+from .validation import Validations
+
+type CallerIdConfigEntry = ConfigEntry[CallerIdCoordinator]
+
+
+class CallerIdCoordinator:
+    """Owns one seven.io account's numbers, validations and calls."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: CallerIdConfigEntry, client: SevenClient
+    ) -> None:
+        """Prepare; call async_load before use."""
+        self.hass = hass
+        self.entry = entry
+        self.client = client
+        self.store = CallerIdStore(hass, entry.entry_id)
+        self.numbers: dict[str, NumberRecord] = {}
+        self.followers = Followers[NumberRecord]()
+        self.validations = Validations(self)
+        self.calls = CallLog(self)
+        self.hooks = HookSync(hass, entry, client)
+        self.refusals = RefusalLog()
+        # Stored numbers given no entities: Home Assistant's limit per entry had no room.
+        self.hidden: frozenset[str] = frozenset()
+        self.lock = asyncio.Lock()
+        self.closed = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._expiry: dict[str, CALLBACK_TYPE] = {}
+        self._new_listeners: list[Callable[[NumberRecord], None]] = []
+
+    @property
+    def code_lifetime(self) -> timedelta:
+        """Return how long a code stays good."""
+        minutes = self.entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
+        return timedelta(minutes=minutes)
+
+    async def async_load(self) -> None:
+        """Read the file; expire what expired while Home Assistant was away."""
+        state = await self.store.async_load_state()
+        self.calls.load(state)
+        now = dt_util.utcnow()
+        self.numbers = {
+            number: record.expired(self.code_lifetime)
+            if record.status is ValidationStatus.PENDING
+            and record.expires_at(self.code_lifetime) <= now
+            else record
+            for number, record in state.numbers.items()
+        }
+        if self.numbers != state.numbers and not self.hass.is_stopping:
+            # Expiry follows from the time alone: the next load finds it again.
+            await self.async_write()
+        for record in self.numbers.values():
+            if record.status is ValidationStatus.PENDING:
+                self.schedule_expiry(record)
+
+    async def async_shutdown(self) -> None:
+        """Return once nothing is under way; nothing changes after."""
+        self.closed = True
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        self.hooks.async_shutdown()
+        for cancel in self._expiry.values():
+            cancel()
+        self._expiry.clear()
+
+    def track[T](self, change: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run `change` as a task the entry waits for as it unloads."""
+        if self.closed:
+            change.close()
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"title": self.entry.title},
+            )
+        task = self.hass.async_create_task(change, f"{DOMAIN} change", eager_start=True)
+        if not task.done():
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def async_write(
+        self,
+        numbers: Mapping[str, NumberRecord | None] | None = None,
+        calls: Mapping[str, PlacedCall] | None = None,
+    ) -> None:
+        """Write the file as it is, with `numbers` (None: forgotten) and `calls` changed.
+
+        Pending validations written ahead stay in it. The caller holds the lock and
+        applies the change once this returns.
+        """
+        merged: dict[str, NumberRecord | None] = {
+            **self.numbers,
+            **self.validations.ahead,
+        }
+        merged.update(numbers or {})
+        await self.store.async_save_state(
+            StoredState(
+                numbers={n: record for n, record in merged.items() if record},
+                **self.calls.snapshot(calls or {}),
+            )
+        )
+
+    @callback
+    def async_listen_new(
+        self, listener: Callable[[NumberRecord], None]
+    ) -> CALLBACK_TYPE:
+        """Call `listener` for every number that is added from now on."""
+        self._new_listeners.append(listener)
+        return lambda: self._new_listeners.remove(listener)
+
+    async def async_forget(self, number: str) -> None:
+        """Drop a number, once a request for it under way has ended."""
+        await asyncio.shield(self.track(self._async_forget(number)))
+
+    async def _async_forget(self, number: str) -> None:
+        await self.validations.async_wait_for(number)
+        async with self.lock:
+            if number not in self.numbers:
+                return
+            await self.async_write({number: None})
+            del self.numbers[number]
+            self.followers.drop(number)
+            self._cancel_expiry(number)
+        async_dismiss_code(self.hass, self.entry, number)
+
+    def put(self, record: NumberRecord) -> None:
+        """Keep `record` and tell the listeners; only once it is on disk."""
+        is_new = record.number not in self.numbers
+        self.numbers[record.number] = record
+        if record.status is not ValidationStatus.PENDING:
+            self._cancel_expiry(record.number)
+        if is_new:
+            for listener in list(self._new_listeners):
+                listener(record)
+        self.followers.tell(record.number, record)
+
+    def completed(self, record: NumberRecord) -> None:
+        """Tell whoever started the validation how it ended."""
+        LOGGER.debug("Validation of %s: %s", mask_number(record.number), record.status)
+        async_show_outcome(self.hass, self.entry, record)
+        self.hass.bus.async_fire(
+            EVENT_VALIDATION_COMPLETED, completion_event_data(self.entry, record)
+        )
+
+    def schedule_expiry(self, record: NumberRecord) -> None:
+        """Expire a pending validation once its code is no longer good."""
+        self._cancel_expiry(record.number)
+
+        @callback
+        def _expire(_: datetime) -> None:
+            self._expiry.pop(record.number, None)
+            if not self.closed:  # else the next load expires it
+                self.track(self._async_expire(record))
+
+        self._expiry[record.number] = async_track_point_in_utc_time(
+            self.hass, _expire, record.expires_at(self.code_lifetime)
+        )
+
+    async def _async_expire(self, record: NumberRecord) -> None:
+        async with self.lock:
+            if self.numbers.get(record.number) is not record:
+                return  # changed meanwhile
+            expired = record.expired(self.code_lifetime)
+            # Expiry follows from the time alone: if not saved, the next load expires
+            # it again, so it need not wait for the disk.
+            with contextlib.suppress(StorageWriteError):
+                await self.async_write({record.number: expired})
+            self.put(expired)
+        self.completed(expired)
+
+    def _cancel_expiry(self, number: str) -> None:
+        if (cancel := self._expiry.pop(number, None)) is not None:
+            cancel()

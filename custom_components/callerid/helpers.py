@@ -1,0 +1,140 @@
+"""Client errors turned into the translated errors a person reads; ids of webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+import hashlib
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_platform, entity_registry as er
+
+from .api import (
+    SevenApiError,
+    SevenAuthenticationError,
+    SevenConnectionError,
+    SevenError,
+    SevenInvalidNumberError,
+    SevenMissingScopeError,
+    SevenServerError,
+    SevenTimeoutError,
+)
+from .const import CONF_CALL_WEBHOOK_ID, DOMAIN
+from .phone import mask_number
+
+# Gateway codes with a message of their own; the rest share `gateway_error`.
+_GATEWAY_ERROR_KEYS = {
+    "500": "insufficient_credit",
+    "903": "forbidden_ip",
+    "unexpected_response": "unexpected_response",
+}
+
+
+@contextmanager
+def gateway_errors(
+    hass: HomeAssistant, entry: ConfigEntry, number: str
+) -> Iterator[None]:
+    """Raise what went wrong with seven.io as a translated error; a refused key starts reauth.
+
+    `number` is the one the request was about, named (masked) where seven.io refused it.
+    """
+    try:
+        yield
+    except SevenError as err:
+        if isinstance(err, SevenAuthenticationError):
+            entry.async_start_reauth(hass)
+        raise gateway_error(err, number) from err
+
+
+def gateway_error(err: SevenError, number: str) -> HomeAssistantError:
+    """Return the translated error that explains a gateway failure."""
+    key, placeholders = _describe(err, number)
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+def may_have_rung(err: SevenError) -> bool:
+    """Return whether a voice request that failed so may still have placed a call.
+
+    Only an answer that is one of seven.io's refusals says no call was placed; a
+    timeout, a server error, a lost connection or an unreadable answer do not.
+    """
+    if isinstance(err, SevenConnectionError):
+        return True
+    return isinstance(err, SevenApiError) and err.code == "unexpected_response"
+
+
+def _describe(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
+    match err:
+        case SevenAuthenticationError():
+            return "auth_failed", {}
+        case SevenMissingScopeError():
+            return "missing_scope", {}
+        case SevenInvalidNumberError():
+            return "number_rejected", {"number": mask_number(number)}
+        case SevenTimeoutError():
+            return "timeout", {}
+        case SevenServerError(status=status):
+            return "gateway_unavailable", {"status": str(status)}
+        case SevenApiError(code=code):
+            return _GATEWAY_ERROR_KEYS.get(code, "gateway_error"), {"code": code}
+        case _:
+            return "cannot_connect", {}
+
+
+def call_webhook_id(entry: ConfigEntry) -> str:
+    """Return the id of the webhook seven.io reports calls to.
+
+    Entries of version 1.1 stored one; others derive it from the callback's webhook id,
+    so that a start cut short before the entry was saved leads to the same URL and no
+    hook at seven.io is left pointing elsewhere. Knowing it tells nothing of the other.
+    """
+    if (stored := entry.data.get(CONF_CALL_WEBHOOK_ID)) is not None:
+        return str(stored)
+    return hashlib.sha256(f"{entry.data[CONF_WEBHOOK_ID]}:calls".encode()).hexdigest()
+
+
+@callback
+def async_entity_room(hass: HomeAssistant, entry: ConfigEntry) -> int:
+    """Return how many more enabled entities Home Assistant registers for `entry`.
+
+    Read from Home Assistant at each use (tests lower its limit).
+    """
+    return entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - er.async_get(
+        hass
+    ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)
+
+
+class Followers[T]:
+    """Listeners by number, for entities: a pair of calls rather than an undo each."""
+
+    def __init__(self) -> None:
+        """Start with none."""
+        self._by_number: dict[str, list[Callable[[T], None]]] = {}
+
+    def add(self, number: str, listener: Callable[[T], None]) -> None:
+        """Call `listener` with what changes for `number`, until removed."""
+        self._by_number.setdefault(number, []).append(listener)
+
+    def remove(self, number: str, listener: Callable[[T], None]) -> None:
+        """Stop calling `listener` for `number` (gone already if the number was dropped)."""
+        listeners = self._by_number.get(number, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._by_number.pop(number, None)
+
+    def drop(self, number: str) -> None:
+        """Forget the listeners of `number`."""
+        self._by_number.pop(number, None)
+
+    def tell(self, number: str, value: T) -> None:
+        """Call the listeners of `number` with `value`."""
+        for listener in list(self._by_number.get(number, ())):
+            listener(value)

@@ -1,0 +1,181 @@
+"""What the integration knows about numbers and calls, and how it changes; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+import hashlib
+from typing import Final
+
+from .const import ValidationStatus
+
+# Compared against when there is no token to compare against; matches no token.
+NO_TOKEN_HASH: Final = "-" * 64
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a callback token: the file cannot forge a callback."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class RefusalLog:
+    """Counts refused webhook requests between two warnings."""
+
+    count: int = 0
+    last_warning: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResult:
+    """seven.io's verdict as delivered to the callback."""
+
+    success: bool
+    voice: bool | None
+    caller_id: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRecord:
+    """What is known about one number's validation.
+
+    Stored as it is: the field names are the keys of the storage file.
+    """
+
+    number: str
+    # In international notation, for people to read (device names, notifications).
+    formatted: str
+    status: ValidationStatus
+    requested_at: datetime
+    completed_at: datetime | None = None
+    voice: bool | None = None
+    caller_id: int | None = None
+    error: str | None = None
+    # Only a hash of the pending callback token is kept.
+    token_hash: str | None = None
+
+    @property
+    def validated(self) -> bool:
+        """Return whether seven.io accepts the number as caller ID."""
+        return self.status is ValidationStatus.VALIDATED
+
+    @property
+    def expected_token_hash(self) -> str:
+        """Return the hash a callback's token must match; one none matches if not pending."""
+        return self.token_hash or NO_TOKEN_HASH
+
+    def pending(self, token_hash: str, now: datetime) -> NumberRecord:
+        """Return a new validation of the number; when the last one ended stays known."""
+        return replace(
+            self,
+            status=ValidationStatus.PENDING,
+            requested_at=now,
+            voice=None,
+            caller_id=None,
+            error=None,
+            token_hash=token_hash,
+        )
+
+    def completed(self, result: CallbackResult, now: datetime) -> NumberRecord:
+        """Return the number as seven.io's callback left it."""
+        return replace(
+            self,
+            status=ValidationStatus.VALIDATED
+            if result.success
+            else ValidationStatus.FAILED,
+            completed_at=now,
+            voice=result.voice,
+            caller_id=result.caller_id,
+            error=result.error,
+            token_hash=None,
+        )
+
+    def known_validated(
+        self, caller_id: int | None, voice: bool, now: datetime
+    ) -> NumberRecord:
+        """Return the number as seven.io knew it already: validated, no call placed."""
+        return replace(
+            self.completed(CallbackResult(True, voice, caller_id, None), now),
+            requested_at=now,
+        )
+
+    def expires_at(self, lifetime: timedelta) -> datetime:
+        """Return when the code of a pending validation stops being good."""
+        return self.requested_at + lifetime
+
+    def expired(self, lifetime: timedelta) -> NumberRecord:
+        """Return the pending validation as ended without a callback."""
+        return replace(
+            self,
+            status=ValidationStatus.EXPIRED,
+            completed_at=self.expires_at(lifetime),
+            token_hash=None,
+        )
+
+
+def new_record(number: str, formatted: str, now: datetime) -> NumberRecord:
+    """Return a number nothing is known of yet (made pending at once)."""
+    return NumberRecord(
+        number=number,
+        formatted=formatted,
+        status=ValidationStatus.PENDING,
+        requested_at=now,
+    )
+
+
+class CallOutcome(StrEnum):
+    """How a call went, as a person reads it."""
+
+    CALLING = "calling"
+    ANSWERED = "answered"
+    NOT_ANSWERED = "not_answered"
+    FAILED = "failed"
+
+
+# seven.io's voice_status updates before a call ends (its voice docs, Twilio's words).
+PROGRESS_STATUSES: Final = frozenset({"queued", "initiated", "ringing", "in-progress"})
+# seven.io's `voice_status` words for a call nobody took; it does not list them all.
+_NOT_TAKEN: Final = frozenset(
+    {"busy", "no-answer", "noanswer", "no_answer", "canceled", "cancelled", "rejected"}
+)
+
+
+def outcome_of(status: str, duration: int) -> CallOutcome | None:
+    """Return what seven.io's status word and duration mean; None while it goes on."""
+    if status in PROGRESS_STATUSES:
+        return None
+    if status == "completed":
+        return CallOutcome.ANSWERED if duration > 0 else CallOutcome.NOT_ANSWERED
+    if status in _NOT_TAKEN:
+        return CallOutcome.NOT_ANSWERED
+    return CallOutcome.FAILED
+
+
+def parse_duration(value: str | float | None) -> int:
+    """Return seconds from seven.io's duration.
+
+    It is empty or null until a call ends, then an integer, a decimal string ("17.0")
+    or a JSON number.
+    """
+    if value is None or value == "":
+        return 0
+    return int(float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedCall:
+    """One call placed through seven.io, and how it went (stored as it is)."""
+
+    call_id: str
+    # Our own id of the call, sent to seven.io, which returns it with the status.
+    foreign_id: str
+    sender: str
+    recipient: str
+    placed_at: datetime
+    outcome: CallOutcome = CallOutcome.CALLING
+
+    def ended(self, outcome: CallOutcome) -> PlacedCall:
+        """Return the call as it ended."""
+        return replace(self, outcome=outcome)

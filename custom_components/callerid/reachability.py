@@ -1,0 +1,285 @@
+"""Where seven.io reaches Home Assistant, and the hook that reports how calls end.
+
+Callback URLs and cloudhooks, the repair when seven.io cannot reach Home Assistant,
+and the one `voice_status` hook at seven.io.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+
+from .api import Hook, SevenClient, SevenError, SevenMissingScopeError
+from .const import (
+    CALLBACK_TOKEN_PARAM,
+    CONF_CALL_CLOUDHOOK_URL,
+    CONF_CLOUDHOOK_URL,
+    DOMAIN,
+    ISSUE_CALLBACK_UNREACHABLE,
+    ISSUE_HOOK_SYNC_FAILED,
+    ISSUE_HOOKS_RIGHT,
+    LOGGER,
+)
+from .helpers import call_webhook_id
+
+EVENT_TYPE = "voice_status"
+# A failed hook sync is tried again after a minute, then twice as long each time, up
+# to an hour; the repair shows from the third failure in a row on.
+RETRY_FIRST = 60
+RETRY_MAX = 3600
+FAILURES_BEFORE_REPAIR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackUrl:
+    """Where seven.io should report, and whether it can get there from the internet."""
+
+    url: str
+    reachable: bool
+
+
+async def async_callback_url(
+    hass: HomeAssistant, entry: ConfigEntry, token: str
+) -> CallbackUrl:
+    """Return the URL seven.io should call for one validation, carrying its token.
+
+    Home Assistant Cloud first, then the external URL; the internal URL only as a last
+    resort, flagged unreachable and explained by a repair issue.
+    """
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    reachable = True
+    if (base := await async_cloudhook_url(hass, entry, webhook_id)) is None:
+        try:
+            base = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
+        except NoURLAvailableError:
+            reachable = False
+            try:
+                base = webhook.async_generate_url(hass, webhook_id)
+            except NoURLAvailableError as err:
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="no_callback_url"
+                ) from err
+    _async_update_reachability_issue(hass, reachable=reachable)
+    # Tokens are URL-safe already (secrets.token_urlsafe): nothing to quote.
+    separator = "&" if "?" in base else "?"
+    return CallbackUrl(f"{base}{separator}{CALLBACK_TOKEN_PARAM}={token}", reachable)
+
+
+@callback
+def async_check_reachability(hass: HomeAssistant) -> None:
+    """Raise the unreachable-callback issue now if seven.io could not call back.
+
+    Dropped when it can, or when no entry is loaded that would need it.
+    """
+    needed = any(
+        entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
+        for entry in hass.config_entries.async_entries(DOMAIN)
+    )
+    _async_update_reachability_issue(
+        hass, reachable=not needed or _has_public_url(hass)
+    )
+
+
+@callback
+def _has_public_url(hass: HomeAssistant) -> bool:
+    """Return whether a URL reachable from the internet exists (cloudhook or external)."""
+    if "cloud" in hass.config.components:
+        from homeassistant.components import cloud  # noqa: PLC0415
+
+        if cloud.async_active_subscription(hass):
+            return True
+    try:
+        # What webhook.async_generate_url asks for when it must not be internal.
+        get_url(hass, allow_internal=False, allow_cloud=False, prefer_external=True)
+    except NoURLAvailableError:
+        return False
+    return True
+
+
+@callback
+def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) -> None:
+    if reachable:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_CALLBACK_UNREACHABLE)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_CALLBACK_UNREACHABLE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_CALLBACK_UNREACHABLE,
+        learn_more_url="https://www.home-assistant.io/docs/configuration/remote/",
+    )
+
+
+async def async_cloudhook_url(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    webhook_id: str,
+    cloudhook_key: str = CONF_CLOUDHOOK_URL,
+) -> str | None:
+    """Return a cloudhook of one of the entry's webhooks, when Home Assistant Cloud is usable.
+
+    It is remembered under `cloudhook_key`, so that it can be deleted with the entry.
+    """
+    if "cloud" not in hass.config.components:
+        return None
+    # Imported here: the cloud integration is large and only there when loaded.
+    from homeassistant.components import cloud  # noqa: PLC0415
+
+    if not cloud.async_active_subscription(hass):
+        return None
+    try:
+        url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
+    except cloud.CloudNotAvailable, cloud.CloudNotConnected:
+        return None
+    if entry.data.get(cloudhook_key) != url:
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, cloudhook_key: url}
+        )
+    return url
+
+
+async def _async_event_url(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
+    """Return where seven.io should send call events: cloudhook, else the external URL."""
+    webhook_id = call_webhook_id(entry)
+    if url := await async_cloudhook_url(
+        hass, entry, webhook_id, CONF_CALL_CLOUDHOOK_URL
+    ):
+        return url
+    try:
+        return webhook.async_generate_url(hass, webhook_id, allow_internal=False)
+    except NoURLAvailableError:
+        return None
+
+
+async def async_our_hooks(entry: ConfigEntry, client: SevenClient) -> list[Hook]:
+    """Return the account's voice_status hooks that point at this entry's webhook."""
+    webhook_id = call_webhook_id(entry)
+    cloudhook = entry.data.get(CONF_CALL_CLOUDHOOK_URL)
+    return [
+        hook
+        for hook in await client.hooks()
+        if hook.event_type == EVENT_TYPE
+        and (webhook_id in hook.target_url or hook.target_url == cloudhook)
+    ]
+
+
+class HookSync:
+    """Keeps exactly one voice_status hook at seven.io, at the entry's current URL.
+
+    Syncs run one at a time; one that fails is tried again, later and later, with a
+    repair while it keeps failing. The hook is deleted once no public URL is left.
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
+    ) -> None:
+        """Nothing is asked yet."""
+        self._hass = hass
+        self._entry = entry
+        self._client = client
+        self._lock = asyncio.Lock()
+        self._failures = 0
+        self._retry: CALLBACK_TYPE | None = None
+        self._closed = False
+        # Whether seven.io reports how calls end.
+        self.outcome_reported = False
+
+    @callback
+    def async_schedule(self) -> None:
+        """Sync soon, after any sync under way."""
+        self._entry.async_create_background_task(
+            self._hass, self.async_sync(), f"{DOMAIN} voice_status hook"
+        )
+
+    @callback
+    def async_shutdown(self) -> None:
+        """Stop retrying; no sync starts after.
+
+        One under way is cancelled with the entry's background tasks: the webhook ids
+        do not change, so the next sync finds whatever hook it left and keeps it.
+        """
+        self._closed = True
+        self._cancel_retry()
+
+    async def async_sync(self) -> None:
+        """Make the account's hooks to this entry exactly one, at the current URL."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._cancel_retry()
+            try:
+                self.outcome_reported = await self._async_sync()
+            except SevenMissingScopeError:
+                self.outcome_reported = False
+                self._failures = 0
+                self._issue(ISSUE_HOOKS_RIGHT, present=True)
+            except SevenError as err:
+                self._failed(err)
+            else:
+                self._failures = 0
+                self._issue(ISSUE_HOOKS_RIGHT, present=False)
+            self._issue(
+                ISSUE_HOOK_SYNC_FAILED, present=self._failures >= FAILURES_BEFORE_REPAIR
+            )
+
+    async def _async_sync(self) -> bool:
+        """Return whether a hook now points at the entry."""
+        url = await _async_event_url(self._hass, self._entry)
+        ours = await async_our_hooks(self._entry, self._client)
+        kept = next((hook for hook in ours if hook.target_url == url), None)
+        if url is not None and kept is None:
+            await self._client.create_hook(url)
+        for hook in ours:
+            if hook is not kept:
+                await self._client.delete_hook(hook.hook_id)
+        return url is not None
+
+    def _failed(self, err: SevenError) -> None:
+        self.outcome_reported = False
+        self._failures += 1
+        delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
+        LOGGER.warning(
+            "Could not set up seven.io's report of ended calls (%s); trying again in "
+            "%d s",
+            err,
+            delay,
+        )
+
+        @callback
+        def _retry(_: datetime) -> None:
+            self._retry = None
+            self.async_schedule()
+
+        self._retry = async_call_later(self._hass, delay, _retry)
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry()
+            self._retry = None
+
+    def _issue(self, key: str, *, present: bool) -> None:
+        issue_id = f"{key}_{self._entry.entry_id}"
+        if not present:
+            ir.async_delete_issue(self._hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=key,
+            translation_placeholders={"title": self._entry.title},
+        )

@@ -1,0 +1,254 @@
+"""Validations of caller IDs: one request per number, its result, its callback.
+
+A pending validation is written while seven.io is asked (a crash after the phone
+rang keeps its token) and takes effect once seven.io answered; a callback that comes
+before that waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+import hmac
+import math
+import secrets
+from typing import TYPE_CHECKING, Any, cast
+
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_platform
+from homeassistant.util import dt as dt_util
+
+from .api import AlreadyValidated
+from .const import (
+    CONF_COOLDOWN,
+    DEFAULT_COOLDOWN,
+    DOMAIN,
+    ENABLED_ENTITIES,
+    LOGGER,
+    ValidationStatus,
+)
+from .helpers import async_entity_room, gateway_errors
+from .models import (
+    NO_TOKEN_HASH,
+    CallbackResult,
+    NumberRecord,
+    hash_token,
+    new_record,
+)
+from .notification import async_dismiss_code, async_show_code
+from .phone import format_number, mask_number
+from .reachability import CallbackUrl, async_callback_url
+
+if TYPE_CHECKING:
+    from .coordinator import CallerIdCoordinator
+
+
+class Validations:
+    """The validations of one entry's numbers."""
+
+    def __init__(self, owner: CallerIdCoordinator) -> None:
+        """None is under way."""
+        self._owner = owner
+        # Pending validations on disk that wait for seven.io's answer to take effect.
+        self.ahead: dict[str, NumberRecord] = {}
+        # The one validation being asked for per number: its token hash and task.
+        self._asking: dict[str, tuple[str, asyncio.Task[Any]]] = {}
+
+    async def async_wait_for(self, number: str) -> None:
+        """Return once no request for `number` is under way."""
+        if (asked := self._asking.get(number)) is not None:
+            await asyncio.wait([asked[1]])
+
+    async def async_validate(self, number: str) -> dict[str, Any]:
+        """Have seven.io call `number` with a code; return what the action answers.
+
+        Refused while a request for the number is under way or its code is young.
+        """
+        self._check_cooldown(number)
+        self._check_room(number)
+        token = secrets.token_urlsafe(32)
+        return await asyncio.shield(
+            self._owner.track(self._async_validate(number, token))
+        )
+
+    async def _async_validate(self, number: str, token: str) -> dict[str, Any]:
+        hashed = hash_token(token)
+        task = cast("asyncio.Task[Any]", asyncio.current_task())
+        # From now on a callback with this token waits for the answer, not refused.
+        self._asking[number] = (hashed, task)
+        try:
+            callback_url = await async_callback_url(
+                self._owner.hass, self._owner.entry, token
+            )
+            return await self._async_ask(number, hashed, callback_url)
+        finally:
+            self._asking.pop(number, None)
+
+    async def _async_ask(
+        self, number: str, hashed: str, callback_url: CallbackUrl
+    ) -> dict[str, Any]:
+        """Ask seven.io while the pending validation is written (a crash keeps it)."""
+        now = dt_util.utcnow()
+        known = self._owner.numbers.get(number) or new_record(
+            number, format_number(number), now
+        )
+        pending = known.pending(hashed, now)
+        ahead = self._owner.hass.async_create_task(
+            self._async_write_ahead(pending), f"{DOMAIN} write ahead", eager_start=True
+        )
+        try:
+            with gateway_errors(self._owner.hass, self._owner.entry, number):
+                result = await self._owner.client.validate_for_voice(
+                    number, callback=callback_url.url
+                )
+        except asyncio.CancelledError:
+            raise  # Home Assistant stops: seven.io may have rung, the pending stays.
+        except BaseException:
+            await self._async_take_back(number, ahead)
+            raise
+        await asyncio.wait([ahead])
+        if isinstance(result, AlreadyValidated):
+            record = pending.known_validated(result.caller_id, result.voice, now)
+            async with self._owner.lock:
+                await self._owner.async_write({number: record})
+                self.ahead.pop(number, None)
+                self._owner.put(record)
+            async_dismiss_code(self._owner.hass, self._owner.entry, number)
+            return _response(record, None, callback_url)
+        reachable = callback_url.reachable
+        # Whoever answers needs the code, even if the validation was not saved.
+        await async_show_code(
+            self._owner.hass,
+            self._owner.entry,
+            pending,
+            result.code,
+            callback_reachable=reachable,
+        )
+        if (err := ahead.exception()) is not None:
+            raise err
+        self.ahead.pop(number, None)
+        self._owner.put(pending)
+        self._owner.schedule_expiry(pending)
+        LOGGER.debug("Validation of %s started", mask_number(number))
+        return _response(pending, result.code, callback_url)
+
+    async def _async_write_ahead(self, pending: NumberRecord) -> None:
+        async with self._owner.lock:
+            await self._owner.async_write({pending.number: pending})
+            self.ahead[pending.number] = pending
+
+    async def _async_take_back(self, number: str, ahead: asyncio.Task[None]) -> None:
+        """Write back what was known of `number`: its validation did not start."""
+        await asyncio.wait([ahead])
+        if not ahead.cancelled():
+            ahead.exception()
+        if number not in self.ahead:
+            return  # the pending validation never reached the disk
+        async with self._owner.lock:
+            try:
+                await self._owner.async_write({number: self._owner.numbers.get(number)})
+            finally:
+                # Memory holds what was known all along; if the disk did not take it,
+                # the number is pending after the next start until its code expires.
+                self.ahead.pop(number, None)
+
+    async def async_complete(
+        self, number: str, token: str, result: CallbackResult
+    ) -> NumberRecord | None:
+        """Apply a callback if `token` opens the pending validation of `number`; else None.
+
+        Hashed and compared against both the live and the asked-for validation in every
+        case: a refusal takes as long whichever way it is wrong.
+        """
+        hashed = hash_token(token)
+        live = self._owner.numbers.get(number)
+        opens_live = hmac.compare_digest(
+            live.expected_token_hash if live else NO_TOKEN_HASH, hashed
+        )
+        asked_hash, asked = self._asking.get(number, (NO_TOKEN_HASH, None))
+        opens_asked = hmac.compare_digest(asked_hash, hashed)
+        if not (opens_live or opens_asked):
+            return None
+        waits_for = asked if opens_asked else None
+        return await asyncio.shield(
+            self._owner.track(self._async_complete(number, hashed, result, waits_for))
+        )
+
+    async def _async_complete(
+        self,
+        number: str,
+        hashed: str,
+        result: CallbackResult,
+        asked: asyncio.Task[Any] | None,
+    ) -> NumberRecord | None:
+        if asked is not None:
+            # seven.io called back before its answer to the request landed.
+            await asyncio.wait([asked])
+        async with self._owner.lock:
+            record = self._owner.numbers.get(number)
+            if (
+                record is None
+                or record.status is not ValidationStatus.PENDING
+                or not hmac.compare_digest(record.expected_token_hash, hashed)
+                or dt_util.utcnow() >= record.expires_at(self._owner.code_lifetime)
+            ):
+                return None
+            completed = record.completed(result, dt_util.utcnow())
+            await self._owner.async_write({number: completed})
+            self._owner.put(completed)
+        self._owner.completed(completed)
+        return completed
+
+    def _check_cooldown(self, number: str) -> None:
+        """Refuse to ring a number again while a request for it runs or its code is young."""
+        cooldown = timedelta(
+            seconds=self._owner.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
+        )
+        record = self._owner.numbers.get(number)
+        if number in self._asking:
+            # Its cooldown starts once seven.io answers.
+            wait = max(cooldown, timedelta(seconds=1))
+        elif record is None or record.status is not ValidationStatus.PENDING:
+            return
+        else:
+            wait = record.requested_at + cooldown - dt_util.utcnow()
+        if wait > timedelta(0):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="cooldown",
+                translation_placeholders={
+                    "number": mask_number(number),
+                    "seconds": str(math.ceil(wait.total_seconds())),
+                },
+            )
+
+    def _check_room(self, number: str) -> None:
+        """Refuse a new number whose entities Home Assistant would not add (it only logs)."""
+        if number in self._owner.numbers:
+            return
+        # New numbers being asked for right now get their entities soon.
+        coming = 1 + len(self._asking)
+        if coming * len(ENABLED_ENTITIES) > async_entity_room(
+            self._owner.hass, self._owner.entry
+        ):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_numbers",
+                translation_placeholders={
+                    "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
+                },
+            )
+
+
+def _response(
+    record: NumberRecord, code: str | None, callback_url: CallbackUrl
+) -> dict[str, Any]:
+    return {
+        "number": record.number,
+        "status": record.status.value,
+        "code": code,
+        "caller_id": record.caller_id,
+        "voice": record.voice,
+        # False: seven.io cannot reach Home Assistant; the sensor will not update by itself.
+        "callback_reachable": callback_url.reachable,
+    }
