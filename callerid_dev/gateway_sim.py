@@ -5,10 +5,12 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
 - `POST /api/validate_for_voice`: "rings" a number by keeping its code until someone
   types it on the keypad (`POST /_sim/keypad`), then calls the callback URL with
   seven.io's parameters. A validated number belongs to the key that validated it.
-- `POST /api/voice` (`to`, `text`, `from`, `ringtime`, `foreign_id`): places a
+- `POST /api/voice` (`to`, `text`, `from?`, `ringtime`, `foreign_id`): places a
   text-to-speech call and answers with seven.io's JSON (`success` "100", `total_price`,
   `balance`, `debug`, one `messages` row per recipient). A `from` that is not a caller
-  ID validated on the same key gets a row with `success` false and error 201.
+  ID validated on the same key gets a row with `success` false and error 201; without
+  `from` the call comes from the account's default sender. A row's `id` is a number,
+  or text after `POST /_sim/shapes {"message_id": "string"}`.
   Missing `to`/`text` answer 301/305, a text over 10,000 characters 401, no credit 500.
 - `/api/hooks`: `GET` lists the key's hooks (`{"success", "code", "hooks"}`), `POST`
   (`target_url`, `event_type`, `request_method`, `event_filter`, `headers`) creates
@@ -19,19 +21,35 @@ All of them answer 900 for an unknown key and 902 for a key without the scope
 
 Control endpoints under `/_sim/`:
 - `POST /_sim/keypad {number, digits}`: the person called for a validation types digits.
-- `POST /_sim/end_call {call_id, status?, duration?}`: ends a placed call and POSTs a
-  `voice_status` event (JSON, `foreign_id` in `data` when the call had one) to every
+- `POST /_sim/progress {call_id, sequence?}`: reports a placed call's progress without
+  ending it: one `voice_status` event per status of `sequence` (default `initiated`,
+  `ringing`, those not reported yet), with the duration still empty.
+- `POST /_sim/end_call {call_id, status?, duration?, sequence?}`: ends a placed call as
+  seven.io reports it: first the progress statuses of `sequence` (default the ones not
+  reported yet of `initiated`, `ringing` and, when `status` is `completed`,
+  `in-progress`), then the final `status` (default `completed`) with `duration` exactly
+  as given (a number, "17", "17.0", "" or null; default "0"). Answers `{call_id,
+  status, updates: [{status, events}], events}`: per hook id the status of each
+  delivery attempt, `events` those of the final event.
+  Both also take `progress_duration` (`empty`: "" as the JS SDK types it, the default;
+  `null`; `absent`), `event_id` (`string` as the JS SDK types it, the default, or
+  `integer`) and how failed deliveries are retried: `retry_policy` (`current`, the
+  default, or `legacy`), `attempts`, `retry_delay` (seconds) and `attempt_timeout`.
+  Each event is POSTed as JSON (`foreign_id` in `data` when the call had one) to every
   enabled `voice_status` or `all` hook of the call's key, whatever the hook's
-  `request_method`; `callback_twice` and `callback_delay` apply to these deliveries.
-- `POST /_sim/faults`, `POST /_sim/account`, `POST /_sim/reset`, and `GET /_sim/state`
-  (requests, validations, calls, hooks, callbacks and events delivered).
+  `request_method`, one event after the other; `callback_twice` and `callback_delay`
+  apply to these deliveries.
+- `POST /_sim/faults`, `POST /_sim/account {key?, scopes?, credit?, default_sender?}`,
+  `POST /_sim/shapes {message_id}`, `POST /_sim/reset`, and `GET /_sim/state`
+  (requests, validations, calls, hooks, callbacks and events delivered, each event's
+  attempts as they happen).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import json
 import logging
@@ -65,6 +83,30 @@ HOOK_EVENT_TYPES = frozenset(
     }
 )
 HOOK_REQUEST_METHODS = frozenset({"GET", "JSON", "POST"})
+# Without `from` seven.io calls from a number of its own (docs.seven.io/en/rest-api/
+# endpoints/voice: `from` optional; the OpenAPI's VoiceDispatch does not require it).
+# Which one is not published: this is the system number of seven.io's webhook examples.
+DEFAULT_SENDER = "491771783130"
+# seven.io's voice docs, Webhooks section (../shared/seven-api/NOTES.md): a call reports
+# `initiated` and `ringing`, `in-progress` once answered, then how it ended: `completed`,
+# `no-answer`, `failed`. The JS SDK types the status `"completed" | string` (hooks
+# `VoiceStatusChangePayload`, journal `JournalVoice`), so others such as `busy` pass.
+PROGRESS = ("initiated", "ringing", "in-progress")
+ANSWERED = "completed"
+
+
+class _Absent:
+    """The marker of a field left out of an event."""
+
+
+ABSENT = _Absent()
+# "You will get the duration when it is completed": before, the JS SDK's `duration:
+# string` reads as "", and a field that is not known yet may be null or missing.
+PROGRESS_DURATIONS: dict[str, Any] = {"empty": "", "null": None, "absent": ABSENT}
+# Ids seven.io's sources show both as text and as numbers: the voice answer's row id
+# (see Shapes) and the event's call id (text in the JS SDK's VoiceStatusChangePayload,
+# a number in its DtmfPayload of the same calls).
+ID_FORMS = frozenset({"string", "integer"})
 
 
 @dataclass
@@ -80,6 +122,54 @@ class Faults:
     callback_twice: bool = False
     # How many gateway requests the request faults apply to; None: until reset.
     times: int | None = None
+
+
+@dataclass
+class Shapes:
+    """Which of the forms seven.io's sources show the simulator answers with."""
+
+    # The voice answer's row id: a number in docs.seven.io's example (1384013) and the
+    # PHP SDK (`VoiceMessage::$id` is an int, its test asserts one), text in the JS
+    # SDK (`VoiceMessage.id: string | null`).
+    message_id: str = "integer"
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How seven.io delivers a webhook event again that was not taken.
+
+    docs.seven.io/en/rest-api/webhooks, "Delivery & retries": 429, 500, 502, 503, 504,
+    timeouts and connection errors are retried, any other answer is final (2xx and
+    3xx count as delivered); each attempt has 5 s; up to 14 attempts, 1 min, 5 min,
+    30 min, 60 min, 2 h ... apart (about 3.5 days). The page's earlier text: a timeout
+    or HTTP 500 is retried, up to 6 times in total, every hour. The delay here is
+    fixed and short, for tests.
+    """
+
+    attempts: int = 14
+    delay: float = 0.1
+    timeout: float = 5.0
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+
+    def again(self, outcome: int | str) -> bool:
+        """Return whether an attempt that ended so is made once more."""
+        # Text is a timeout or a connection error: retried by both policies.
+        return isinstance(outcome, str) or outcome in self.statuses
+
+
+RETRY_POLICIES = {
+    "current": Retries(),
+    "legacy": Retries(attempts=6, statuses=frozenset({500})),
+}
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """How one control request has a call's events shaped and delivered."""
+
+    progress_duration: Any = ""
+    event_id: str = "string"
+    retries: Retries = field(default_factory=Retries)
 
 
 @dataclass
@@ -104,7 +194,11 @@ class Call:
     ringtime: int | None
     foreign_id: str | None
     status: str = "placed"
-    duration: str | None = None
+    # The final event's duration, as sent; None until then.
+    duration: Any = None
+    ended: bool = False
+    # The statuses reported so far, in order.
+    reported: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -143,12 +237,14 @@ class Simulator:
         default_factory=lambda: {"demo-key": ALL_SCOPES}
     )
     credit: float = 12.34
+    default_sender: str = DEFAULT_SENDER
     pending: dict[str, Pending] = field(default_factory=dict)
     # API key -> number (international digits) -> caller ID id.
     validated: dict[str, dict[str, int]] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     hooks: dict[int, Hook] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    shapes: Shapes = field(default_factory=Shapes)
     requests: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -158,7 +254,7 @@ class Simulator:
     session: ClientSession | None = None
 
     def reset(self) -> None:
-        """Forget every validation, call, hook, request and fault; keep the keys."""
+        """Forget every validation, call, hook, request, fault and shape; keep the keys."""
         self.pending.clear()
         self.validated.clear()
         self.calls.clear()
@@ -167,6 +263,7 @@ class Simulator:
         self.callbacks.clear()
         self.events.clear()
         self.faults = Faults()
+        self.shapes = Shapes()
         self.next_id = FIRST_CALLER_ID
         self.next_call_id = FIRST_CALL_ID
         self.next_hook_id = FIRST_HOOK_ID
@@ -406,7 +503,6 @@ async def voice(request: web.Request) -> web.Response:
     sim = request.app[SIM]
     if (refusal := _refusal(request, "voice")) is not None:
         return refusal
-    key = _key(request)
     params = await _params(request)
     recipients = [to.strip() for to in params.get("to", "").split(",") if to.strip()]
     text = params.get("text", "")
@@ -417,67 +513,81 @@ async def voice(request: web.Request) -> web.Response:
         return _error(request, 305)
     if len(text) > MAX_TEXT:
         return _error(request, 401)
-    raw_sender = params.get("from", "")
-    sender = normalise(raw_sender) if raw_sender else None
-    ringtime = params.get("ringtime")
-    foreign_id = params.get("foreign_id") or None
     messages: list[dict[str, Any]] = []
-    total = 0.0
     for raw in recipients:
-        row: dict[str, Any] = {
-            "id": None,
-            "sender": raw_sender,
-            "recipient": raw,
-            "text": text,
-            "price": 0,
-            "success": False,
-            "error": None,
-            "error_text": None,
-        }
-        messages.append(row)
-        recipient = normalise(raw)
-        if recipient is None:
-            row |= {"error": "202", "error_text": "Invalid recipient"}
-            continue
-        row["recipient"] = recipient
-        if sender is None or sim.caller_id(key, sender) is None:
-            # seven.io only calls from caller IDs validated on this account.
-            row |= {
-                "error": "201",
-                "error_text": "Invalid sender: not a caller ID verified for this account",
-            }
-            continue
-        if sim.credit < PRICE_PER_MINUTE:
+        if (row := _voice_row(sim, _key(request), params, raw)) is None:
             return _error(request, 500)
-        call_id = str(sim.next_call_id)
-        sim.next_call_id += 1
-        sim.credit = round(sim.credit - PRICE_PER_MINUTE, 3)
-        total += PRICE_PER_MINUTE
-        sim.calls[call_id] = Call(
-            call_id=call_id,
-            key=key,
-            sender=sender,
-            recipient=recipient,
-            text=text,
-            ringtime=int(ringtime) if ringtime and ringtime.isdigit() else None,
-            foreign_id=foreign_id,
-        )
-        row |= {
-            "id": call_id,
-            "sender": sender,
-            "price": PRICE_PER_MINUTE,
-            "success": True,
-        }
-        LOGGER.info("Calling %s from %s", formatted(recipient), formatted(sender))
+        messages.append(row)
     return web.json_response(
         {
             "success": "100" if all(row["success"] for row in messages) else "101",
-            "total_price": round(total, 3),
+            "total_price": round(float(sum(row["price"] for row in messages)), 3),
             "balance": sim.credit,
             "debug": False,
             "messages": messages,
         }
     )
+
+
+def _voice_row(
+    sim: Simulator, key: str, params: dict[str, str], raw: str
+) -> dict[str, Any] | None:
+    """Place the call to one recipient; return its answer row, or None without credit."""
+    raw_sender = params.get("from", "")
+    # `from` is optional (docs.seven.io/en/rest-api/endpoints/voice, the OpenAPI, the
+    # SDKs' VoiceParams): seven.io then calls from a number of its own.
+    sender = normalise(raw_sender) if raw_sender else sim.default_sender
+    row: dict[str, Any] = {
+        "id": None,
+        "sender": raw_sender or sim.default_sender,
+        "recipient": raw,
+        "text": params.get("text", ""),
+        "price": 0,
+        "success": False,
+        "error": None,
+        "error_text": None,
+    }
+    recipient = normalise(raw)
+    if recipient is None:
+        return row | {"error": "202", "error_text": "Invalid recipient"}
+    row["recipient"] = recipient
+    if sender is None or (raw_sender and sim.caller_id(key, sender) is None):
+        # seven.io only calls from caller IDs validated on this account.
+        return row | {
+            "error": "201",
+            "error_text": "Invalid sender: not a caller ID verified for this account",
+        }
+    if (call_id := _place_call(sim, key, params, sender, recipient)) is None:
+        return None
+    return row | {
+        "id": int(call_id) if sim.shapes.message_id == "integer" else call_id,
+        "sender": sender,
+        "price": PRICE_PER_MINUTE,
+        "success": True,
+    }
+
+
+def _place_call(
+    sim: Simulator, key: str, params: dict[str, str], sender: str, recipient: str
+) -> str | None:
+    """Charge the account and keep the call; return its id, or None without credit."""
+    if sim.credit < PRICE_PER_MINUTE:
+        return None
+    call_id = str(sim.next_call_id)
+    sim.next_call_id += 1
+    sim.credit = round(sim.credit - PRICE_PER_MINUTE, 3)
+    ringtime = params.get("ringtime", "")
+    sim.calls[call_id] = Call(
+        call_id=call_id,
+        key=key,
+        sender=sender,
+        recipient=recipient,
+        text=params.get("text", ""),
+        ringtime=int(ringtime) if ringtime.isdigit() else None,
+        foreign_id=params.get("foreign_id") or None,
+    )
+    LOGGER.info("Calling %s from %s", formatted(recipient), formatted(sender))
+    return call_id
 
 
 async def hooks(request: web.Request) -> web.Response:
@@ -539,80 +649,204 @@ def _subscribe(sim: Simulator, key: str, params: dict[str, str]) -> web.Response
     return web.json_response({"success": False, "error_message": message})
 
 
-async def end_call(request: web.Request) -> web.Response:
-    """POST /_sim/end_call {call_id, status?, duration?}: end a call, send voice_status."""
+async def progress(request: web.Request) -> web.Response:
+    """POST /_sim/progress {call_id, sequence?}: report how a call goes, not its end."""
     sim = request.app[SIM]
-    params = await _params(request)
-    call = sim.calls.get(params.get("call_id", ""))
+    body = await _control_body(request)
+    call = sim.calls.get(str(body.get("call_id", "")))
     if call is None:
         return web.json_response({"error": "no such call"}, status=404)
-    if call.duration is not None:
+    if call.ended:
         return web.json_response({"error": "the call has ended"}, status=409)
-    call.status = params.get("status") or "completed"
-    call.duration = params.get("duration") or "0"
+    try:
+        options = _event_options(body)
+        sequence = _sequence(body, _not_reported(call, PROGRESS[:2]))
+    except (TypeError, ValueError) as err:
+        return web.json_response({"error": str(err)}, status=400)
+    updates = [(status, options.progress_duration) for status in sequence]
+    reported = await _report_or_schedule(request, call, updates, options)
+    return web.json_response(
+        {
+            "call_id": call.call_id,
+            "updates": "scheduled" if reported is None else reported,
+        }
+    )
+
+
+async def end_call(request: web.Request) -> web.Response:
+    """POST /_sim/end_call {call_id, status?, duration?, sequence?}: end a call."""
+    sim = request.app[SIM]
+    body = await _control_body(request)
+    call = sim.calls.get(str(body.get("call_id", "")))
+    if call is None:
+        return web.json_response({"error": "no such call"}, status=404)
+    if call.ended:
+        return web.json_response({"error": "the call has ended"}, status=409)
+    final = str(body.get("status") or ANSWERED)
+    try:
+        options = _event_options(body)
+        # Answered calls report `in-progress` before they end; the others do not.
+        documented = PROGRESS if final == ANSWERED else PROGRESS[:2]
+        sequence = _sequence(body, _not_reported(call, documented))
+    except (TypeError, ValueError) as err:
+        return web.json_response({"error": str(err)}, status=400)
+    # Before the first await: an end_call meanwhile is refused, not sent twice.
+    call.ended = True
+    call.duration = body.get("duration", "0")
+    updates = [(status, options.progress_duration) for status in sequence]
+    updates.append((final, call.duration))
+    reported = await _report_or_schedule(request, call, updates, options)
+    result: dict[str, Any] = {"call_id": call.call_id, "status": final}
+    if reported is None:
+        return web.json_response(
+            result | {"updates": "scheduled", "events": "scheduled"}
+        )
+    return web.json_response(
+        result | {"updates": reported[:-1], "events": reported[-1]["events"]}
+    )
+
+
+async def _control_body(request: web.Request) -> dict[str, Any]:
+    """Read a control request: a JSON object as sent (null, numbers), else parameters."""
+    if request.content_type == "application/json" and request.body_exists:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            return dict(request.query) | body
+    return dict(await _params(request))
+
+
+def _event_options(body: dict[str, Any]) -> EventOptions:
+    """Read how the events of a control request are shaped and retried."""
+    shape = body.get("progress_duration", "empty")
+    event_id = body.get("event_id", "string")
+    policy = body.get("retry_policy", "current")
+    if (
+        shape not in PROGRESS_DURATIONS
+        or event_id not in ID_FORMS
+        or policy not in RETRY_POLICIES
+    ):
+        raise ValueError("unknown progress_duration, event_id or retry_policy")
+    base = RETRY_POLICIES[policy]
+    retries = replace(
+        base,
+        attempts=int(body.get("attempts", base.attempts)),
+        delay=float(body.get("retry_delay", base.delay)),
+        timeout=float(body.get("attempt_timeout", base.timeout)),
+    )
+    if retries.attempts < 1 or retries.delay < 0 or retries.timeout <= 0:
+        raise ValueError("attempts, retry_delay or attempt_timeout out of range")
+    return EventOptions(PROGRESS_DURATIONS[shape], event_id, retries)
+
+
+def _sequence(body: dict[str, Any], default: list[str]) -> list[str]:
+    """Return the progress statuses asked for (a list, or comma-separated text)."""
+    sequence = body.get("sequence", default)
+    if isinstance(sequence, str):
+        sequence = [status for status in sequence.split(",") if status]
+    if not isinstance(sequence, list) or not all(
+        isinstance(status, str) and status for status in sequence
+    ):
+        raise ValueError("sequence must be a list of statuses")
+    return sequence
+
+
+def _not_reported(call: Call, statuses: tuple[str, ...]) -> list[str]:
+    return [status for status in statuses if status not in call.reported]
+
+
+async def _report_or_schedule(
+    request: web.Request,
+    call: Call,
+    updates: list[tuple[str, Any]],
+    options: EventOptions,
+) -> list[dict[str, Any]] | None:
+    """Report the call's statuses now, or later with `callback_delay` (then None)."""
+    sim = request.app[SIM]
+    if not sim.faults.callback_delay:
+        return await _report(sim, call, updates, options)
+    background = request.app[BACKGROUND]
+    task = asyncio.create_task(
+        _report(sim, call, updates, options, delay=sim.faults.callback_delay)
+    )
+    background.add(task)
+    task.add_done_callback(background.discard)
+    return None
+
+
+async def _report(
+    sim: Simulator,
+    call: Call,
+    updates: list[tuple[str, Any]],
+    options: EventOptions,
+    *,
+    delay: float = 0,
+) -> list[dict[str, Any]]:
+    """Send each (status, duration) in turn to the account's hooks; return their answers."""
+    if delay:
+        await asyncio.sleep(delay)
+    reported = []
+    for status, duration in updates:
+        call.status = status
+        call.reported.append(status)
+        event = _status_event(call, status, duration, options.event_id)
+        targets = [
+            hook
+            for hook in sim.hooks.values()
+            if hook.key == call.key
+            and hook.enabled
+            and hook.event_type in {"voice_status", "all"}
+        ]
+        # Each hook gets the event on its own: one that fails does not hold the others.
+        answers = await asyncio.gather(
+            *(_send_event(sim, hook, event, options.retries) for hook in targets)
+        )
+        events = {
+            str(hook.hook_id): a for hook, a in zip(targets, answers, strict=True)
+        }
+        reported.append({"status": status, "events": events})
+    return reported
+
+
+def _status_event(
+    call: Call, status: str, duration: Any, event_id: str
+) -> dict[str, Any]:
+    """Return the voice_status event (JS SDK `VoiceStatusChangePayload`) of one status."""
     data: dict[str, Any] = {
-        "id": call.call_id,
+        "id": int(call.call_id) if event_id == "integer" else call.call_id,
         "callerId": call.sender,
         "recipient": call.recipient,
-        "status": call.status,
-        "duration": call.duration,
+        "status": status,
+        "duration": duration,
         "pricePerMinute": PRICE_PER_MINUTE,
         "timestamp": int(time.time()),
     }
+    if duration is ABSENT:
+        del data["duration"]
     if call.foreign_id is not None:
         data["foreign_id"] = call.foreign_id
-    event = {
+    return {
         "webhook_event": "voice_status",
         "webhook_timestamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "data": data,
     }
-    targets = [
-        hook
-        for hook in sim.hooks.values()
-        if hook.key == call.key
-        and hook.enabled
-        and hook.event_type in {"voice_status", "all"}
-    ]
-    times = 2 if sim.faults.callback_twice else 1
-    result: dict[str, Any] = {"call_id": call.call_id, "status": call.status}
-    if sim.faults.callback_delay:
-        for hook in targets:
-            request.app[BACKGROUND].add(
-                asyncio.create_task(
-                    _send_event(sim, hook, event, times, sim.faults.callback_delay)
-                )
-            )
-        result["events"] = "scheduled"
-    else:
-        result["events"] = {
-            str(hook.hook_id): await _send_event(sim, hook, event, times, 0)
-            for hook in targets
-        }
-    return web.json_response(result)
 
 
 async def _send_event(
-    sim: Simulator, hook: Hook, event: dict[str, Any], times: int, delay: float
+    sim: Simulator, hook: Hook, event: dict[str, Any], retries: Retries
 ) -> list[int | str]:
-    """POST a webhook event as JSON to the hook, with its headers; return each status."""
+    """POST a webhook event as JSON to the hook, as seven.io retries it; return each status."""
     if sim.session is None:
         raise RuntimeError("the simulator is not running")
-    if delay:
-        await asyncio.sleep(delay)
     headers = {}
     for line in hook.headers.splitlines():
         name, sep, value = line.partition(":")
         if sep and name.strip():
             headers[name.strip()] = value.strip()
     statuses: list[int | str] = []
-    for _ in range(times):
-        try:
-            async with sim.session.post(
-                hook.target_url, json=event, headers=headers
-            ) as response:
-                statuses.append(response.status)
-        except (ClientError, TimeoutError) as err:
-            statuses.append(type(err).__name__)
+    # Listed before the first attempt, so that the attempts show while they are made.
     sim.events.append(
         {
             "hook_id": str(hook.hook_id),
@@ -621,7 +855,38 @@ async def _send_event(
             "statuses": statuses,
         }
     )
+    for _ in range(2 if sim.faults.callback_twice else 1):
+        for attempt in range(retries.attempts):
+            if attempt:
+                await asyncio.sleep(retries.delay)
+            statuses.append(
+                await _attempt(sim.session, hook, event, headers, retries.timeout)
+            )
+            if not retries.again(statuses[-1]):
+                break
     return statuses
+
+
+async def _attempt(
+    session: ClientSession,
+    hook: Hook,
+    event: dict[str, Any],
+    headers: dict[str, str],
+    timeout: float,
+) -> int | str:
+    """Make one delivery attempt; return the HTTP status, or the error's name."""
+    try:
+        async with session.post(
+            hook.target_url,
+            json=event,
+            headers=headers,
+            timeout=ClientTimeout(total=timeout),
+            # A 3xx counts as delivered: seven.io does not follow it.
+            allow_redirects=False,
+        ) as response:
+            return response.status
+    except (ClientError, TimeoutError) as err:
+        return type(err).__name__
 
 
 async def set_faults(request: web.Request) -> web.Response:
@@ -635,14 +900,36 @@ async def set_faults(request: web.Request) -> web.Response:
 
 
 async def set_account(request: web.Request) -> web.Response:
-    """POST /_sim/account {key, scopes?, credit?}: add or change a key, or the credit."""
+    """POST /_sim/account {key?, scopes?, credit?, default_sender?}: change the accounts."""
     sim = request.app[SIM]
     body = await request.json()
     if "key" in body:
         sim.keys[body["key"]] = frozenset(body.get("scopes", ALL_SCOPES))
     if "credit" in body:
         sim.credit = float(body["credit"])
-    return web.json_response({"keys": len(sim.keys), "credit": sim.credit})
+    if "default_sender" in body:
+        if (sender := normalise(str(body["default_sender"]))) is None:
+            return web.json_response({"error": "not a phone number"}, status=400)
+        sim.default_sender = sender
+    return web.json_response(
+        {
+            "keys": len(sim.keys),
+            "credit": sim.credit,
+            "default_sender": sim.default_sender,
+        }
+    )
+
+
+async def set_shapes(request: web.Request) -> web.Response:
+    """POST /_sim/shapes {message_id}: pick the form of fields sources disagree on."""
+    sim = request.app[SIM]
+    body = await request.json()
+    if not isinstance(body, dict) or body.get("message_id") not in ID_FORMS:
+        return web.json_response(
+            {"error": 'message_id must be "integer" or "string"'}, status=400
+        )
+    sim.shapes = Shapes(message_id=body["message_id"])
+    return web.json_response({"shapes": sim.shapes.__dict__})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -700,9 +987,11 @@ def create_app(simulator: Simulator | None = None) -> web.Application:
     app.router.add_post("/api/voice", voice)
     app.router.add_route("*", "/api/hooks", hooks)
     app.router.add_post("/_sim/keypad", keypad)
+    app.router.add_post("/_sim/progress", progress)
     app.router.add_post("/_sim/end_call", end_call)
     app.router.add_post("/_sim/faults", set_faults)
     app.router.add_post("/_sim/account", set_account)
+    app.router.add_post("/_sim/shapes", set_shapes)
     app.router.add_post("/_sim/reset", reset)
     app.router.add_get("/_sim/state", state)
     return app

@@ -690,3 +690,166 @@ async def test_forged_call_events_refused(
 async def _get(http: aiohttp.ClientSession, url: str) -> int:
     async with http.get(url) as response:
         return response.status
+
+
+async def entry_state(hass_api: HassClient, entry_id: str) -> str:
+    """Return the config entry's state (loaded, not_loaded, setup_in_progress ...)."""
+    entries = await hass_api.request(
+        "GET", "/api/config/config_entries/entry?domain=callerid"
+    )
+    return str(next(e["state"] for e in entries if e["entry_id"] == entry_id))
+
+
+# What ends a call; the Last call sensor shows none of these while the call goes on.
+ENDED_STATES = {"answered", "not_answered", "failed"}
+
+
+@pytest.mark.parametrize(
+    ("final", "duration", "progress_duration", "seconds", "outcome"),
+    [
+        ("completed", 17, "empty", 17, "answered"),
+        ("completed", "17.0", "null", 17, "answered"),
+        ("no-answer", "", "absent", 0, "not_answered"),
+        ("failed", None, "empty", 0, "failed"),
+    ],
+)
+async def test_status_updates_then_the_end(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+    final: str,
+    duration: Any,
+    progress_duration: str,
+    seconds: int,
+    outcome: str,
+) -> None:
+    """seven.io's updates are taken (200) and end nothing; the final status ends the call once."""
+    _, sim_url = simulator
+    (hook,) = await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    answered = final == "completed"
+    updates = ["initiated", "ringing", "in-progress"][: 3 if answered else 2]
+    async with Events(http, hass_api).subscribe(ENDED, PLACED) as events:
+        response = await place_call(hass_api, CALLER_ID, "0301234567")
+        call_id = response["calls"][0]["call_id"]
+        await events.wait_for(call_id, PLACED)
+        await hass_api.wait_for_state(LAST_CALL, "calling")
+        reported = await sim_post(
+            http,
+            sim_url,
+            "progress",
+            {
+                "call_id": call_id,
+                "sequence": updates,
+                "progress_duration": progress_duration,
+            },
+        )
+        assert reported["updates"] == [
+            {"status": update, "events": {hook["id"]: [200]}} for update in updates
+        ]
+        state = await hass_api.state(LAST_CALL)
+        assert state is not None
+        assert state["state"] not in ENDED_STATES, state
+
+        ended = await sim_post(
+            http,
+            sim_url,
+            "end_call",
+            {"call_id": call_id, "status": final, "duration": duration},
+        )
+        # Every update was reported already: only the final status is sent now.
+        assert ended["updates"] == []
+        assert ended["events"] == {hook["id"]: [200]}
+        data = await events.wait_for(call_id)
+        await hass_api.wait_for_state(LAST_CALL, outcome)
+        # Events arrive in order: one fired by an update would be before this one.
+        ends = [
+            e
+            for kind, e in zip(events.kinds, events.received, strict=True)
+            if kind == ENDED and e["call_id"] == call_id
+        ]
+    assert len(ends) == 1, ends
+    assert data["status"] == final
+    assert data["duration"] == seconds
+    assert data["answered"] is (outcome == "answered")
+
+
+async def test_a_refused_event_is_delivered_again(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """While the entry is disabled its webhook answers 503; seven.io's retry then lands."""
+    _, sim_url = simulator
+    entry_id = number["entry_id"]
+    (hook,) = await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    response = await place_call(hass_api, CALLER_ID, "0301234567")
+    call_id = response["calls"][0]["call_id"]
+    await hass_api.wait_for_state(LAST_CALL, "calling")
+    await hass_api.ws(
+        [
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": "user",
+            }
+        ]
+    )
+
+    async def unloaded() -> bool:
+        return await entry_state(hass_api, entry_id) == "not_loaded"
+
+    await poll(unloaded, "the entry to be unloaded")
+
+    async def refused_once() -> bool:
+        events = (await sim_state(http, sim_url))["events"]
+        return any(
+            e["event"]["data"]["id"] == call_id and e["statuses"][:1] == [503]
+            for e in events
+        )
+
+    async with Events(http, hass_api).subscribe() as events:
+        ending = asyncio.create_task(
+            sim_post(
+                http,
+                sim_url,
+                "end_call",
+                # Up to 14 attempts 2 s apart: the retries outlast the re-enabling.
+                {
+                    "call_id": call_id,
+                    "status": "completed",
+                    "duration": 12,
+                    "sequence": [],
+                    "retry_delay": 2.0,
+                },
+            )
+        )
+        try:
+            await poll(refused_once, "the first delivery to be refused")
+            await hass_api.ws(
+                [
+                    {
+                        "type": "config_entries/disable",
+                        "entry_id": entry_id,
+                        "disabled_by": None,
+                    }
+                ]
+            )
+            ended = await ending
+        finally:
+            ending.cancel()
+        data = await events.wait_for(call_id)
+        await hass_api.wait_for_state(LAST_CALL, "answered")
+    statuses = ended["events"][hook["id"]]
+    assert statuses[-1] == 200, statuses
+    assert len(statuses) >= 2
+    assert set(statuses[:-1]) == {503}, statuses
+    assert [e["call_id"] for e in events.received] == [call_id]
+    assert data["status"] == "completed"
+    assert data["duration"] == 12
+    assert data["answered"] is True

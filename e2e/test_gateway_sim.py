@@ -268,7 +268,7 @@ async def test_callback_twice_and_slow(gateway: Any, receiver: Any) -> None:
 
 OTHER = "+4917698765432"
 # seven.io's OpenAPI description gives /voice no answer schema; this one is the answer
-# as the official SDKs type it (JS `VoiceResponse`, Rust `VoiceJson`).
+# as the official SDKs type it (JS `VoiceResponse`, PHP `Voice`, Rust `VoiceJson`).
 VOICE_ANSWER = {
     "type": "object",
     "required": ["success", "total_price", "balance", "debug", "messages"],
@@ -293,7 +293,9 @@ VOICE_ANSWER = {
                     "error_text",
                 ],
                 "properties": {
-                    "id": {"type": ["string", "null"]},
+                    # A number in docs.seven.io's example and the PHP SDK, text
+                    # in the JS SDK; null in a refused row.
+                    "id": {"type": ["integer", "string", "null"]},
                     "sender": {"type": "string"},
                     "recipient": {"type": "string"},
                     "text": {"type": "string"},
@@ -306,7 +308,8 @@ VOICE_ANSWER = {
         },
     },
 }
-# The event as the JS SDK types it (`VoiceStatusChangePayload`).
+# The event as the JS SDK types it (`VoiceStatusChangePayload`): what the simulator
+# sends unless a test asks for one of the other forms seven.io's sources show.
 VOICE_STATUS_EVENT = {
     "type": "object",
     "required": ["webhook_event", "webhook_timestamp", "data"],
@@ -596,7 +599,7 @@ async def test_hooks_with_the_older_action_parameter(gateway: Any) -> None:
 
 
 async def test_end_call_sends_voice_status(gateway: Any, receiver: Any) -> None:
-    """Ending a call POSTs seven.io's voice_status event to the account's hooks only."""
+    """Ending a call POSTs seven.io's voice_status events to the account's hooks only."""
     sim = gateway[0]
     hook, received = receiver
     await validated(gateway)
@@ -616,15 +619,25 @@ async def test_end_call_sends_voice_status(gateway: Any, receiver: Any) -> None:
     assert answer == {
         "call_id": call_id,
         "status": "completed",
+        "updates": [
+            {"status": update, "events": {"42": [200]}}
+            for update in ("initiated", "ringing", "in-progress")
+        ],
         "events": {"42": [200]},
     }
-    (request,) = received
-    assert request.method == "POST"
-    assert request.query["account"] == "demo"
-    assert request.content_type == "application/json"
-    event = json.loads(await request.text())
-    jsonschema.validate(event, VOICE_STATUS_EVENT)
-    assert event["data"] | {"timestamp": 0} == {
+    events = [json.loads(await request.text()) for request in received]
+    for request, event in zip(received, events, strict=True):
+        assert request.method == "POST"
+        assert request.query["account"] == "demo"
+        assert request.content_type == "application/json"
+        jsonschema.validate(event, VOICE_STATUS_EVENT)
+    assert [(e["data"]["status"], e["data"]["duration"]) for e in events] == [
+        ("initiated", ""),
+        ("ringing", ""),
+        ("in-progress", ""),
+        ("completed", "17"),
+    ]
+    assert events[-1]["data"] | {"timestamp": 0} == {
         "id": call_id,
         "callerId": NUMBER[1:],
         "recipient": OTHER[1:],
@@ -635,6 +648,12 @@ async def test_end_call_sends_voice_status(gateway: Any, receiver: Any) -> None:
         "foreign_id": "run-1",
     }
     assert sim.calls[call_id].status == "completed"
+    assert sim.calls[call_id].reported == [
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+    ]
     assert (await end_call(gateway, call_id=call_id))[0] == 409
     assert (await end_call(gateway, call_id="nope"))[0] == 404
 
@@ -650,7 +669,7 @@ async def test_end_call_without_foreign_id_twice_and_late(
     sim.faults.callback_twice = True
     first = (await client(gateway).voice(to=OTHER, text="a", sender=NUMBER)).calls[0]
     _, answer = await end_call(
-        gateway, call_id=first.call_id, status="no-answer", duration="0"
+        gateway, call_id=first.call_id, status="no-answer", duration="0", sequence=[]
     )
     assert answer["events"] == {"42": [200, 200]}
     assert len(received) == 2
@@ -663,13 +682,14 @@ async def test_end_call_without_foreign_id_twice_and_late(
     sim.faults.callback_delay = 0.2
     second = (await client(gateway).voice(to=OTHER, text="b", sender=NUMBER)).calls[0]
     _, answer = await end_call(gateway, call_id=second.call_id)
-    assert answer["events"] == "scheduled"
+    assert answer["events"] == answer["updates"] == "scheduled"
     assert received == []
     for _ in range(50):
-        if received:
+        if len(received) == 4:
             break
         await asyncio.sleep(0.05)
-    assert json.loads(await received[0].text())["data"]["status"] == "completed"
+    statuses = [json.loads(await r.text())["data"]["status"] for r in received]
+    assert statuses == ["initiated", "ringing", "in-progress", "completed"]
 
 
 @pytest.mark.parametrize(
@@ -703,3 +723,379 @@ async def test_faults_on_voice_and_hooks(
     assert sim.calls == {}
     assert sim.hooks == {}
     assert await call()
+
+
+class Scripted:
+    """A webhook receiver that answers the statuses it is given, then 200."""
+
+    def __init__(self, url: str) -> None:
+        """Receive at `url`."""
+        self.url = url
+        self.answers: list[int] = []
+        self.delay = 0.0
+        self.bodies: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Keep the event; answer with the next scripted status."""
+        self.bodies.append(await request.json())
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status = self.answers.pop(0) if self.answers else 200
+        headers = {"Location": "/elsewhere"} if 300 <= status < 400 else None
+        return web.Response(status=status, headers=headers)
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[Scripted]:
+    """Run a receiver on loopback whose answers the test scripts."""
+    app = web.Application()
+    port = free_port()
+    receiver = Scripted(f"http://127.0.0.1:{port}/hook")
+    app.router.add_post("/hook", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield receiver
+    await runner.cleanup()
+
+
+async def placed_call(
+    gateway: tuple[Simulator, str, aiohttp.ClientSession], hook: str
+) -> str:
+    """Validate NUMBER, hook `hook` up and place a call from NUMBER; return its id."""
+    await validated(gateway)
+    await client(gateway).create_hook(hook)
+    result = await client(gateway).voice(to=OTHER, text="a", sender=NUMBER)
+    call_id = result.calls[0].call_id
+    assert call_id is not None
+    return call_id
+
+
+async def progress(
+    gateway: tuple[Simulator, str, aiohttp.ClientSession], **body: Any
+) -> tuple[int, dict[str, Any]]:
+    """Report a call's progress; return HTTP status and JSON."""
+    _, url, session = gateway
+    async with session.post(f"{url}/_sim/progress", json=body) as response:
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(
+    ("final", "expected"),
+    [
+        ("completed", ["initiated", "ringing", "in-progress", "completed"]),
+        ("no-answer", ["initiated", "ringing", "no-answer"]),
+        ("failed", ["initiated", "ringing", "failed"]),
+        # The JS SDK types the status `"completed" | string`: others pass as given.
+        ("busy", ["initiated", "ringing", "busy"]),
+        ("canceled", ["initiated", "ringing", "canceled"]),
+    ],
+)
+async def test_a_call_reports_each_status(
+    gateway: Any, scripted: Scripted, final: str, expected: list[str]
+) -> None:
+    """One event per status, in seven.io's order; only an answered call is in-progress."""
+    call_id = await placed_call(gateway, scripted.url)
+    status, answer = await end_call(gateway, call_id=call_id, status=final)
+    assert status == 200
+    assert [u["status"] for u in answer["updates"]] == expected[:-1]
+    assert [e["data"]["status"] for e in scripted.bodies] == expected
+    for event in scripted.bodies:
+        jsonschema.validate(event, VOICE_STATUS_EVENT)
+    # The duration is known at the end only.
+    assert [e["data"]["duration"] for e in scripted.bodies] == [""] * (
+        len(expected) - 1
+    ) + ["0"]
+
+
+async def test_progress_then_end(gateway: Any, scripted: Scripted) -> None:
+    """Progress can be reported alone; the end then sends only what is still missing."""
+    sim = gateway[0]
+    call_id = await placed_call(gateway, scripted.url)
+    status, answer = await progress(gateway, call_id=call_id)
+    assert status == 200
+    assert answer == {
+        "call_id": call_id,
+        "updates": [
+            {"status": "initiated", "events": {"42": [200]}},
+            {"status": "ringing", "events": {"42": [200]}},
+        ],
+    }
+    assert sim.calls[call_id].status == "ringing"
+    assert not sim.calls[call_id].ended
+    _, answer = await progress(gateway, call_id=call_id, sequence=["in-progress"])
+    assert [u["status"] for u in answer["updates"]] == ["in-progress"]
+    _, answer = await end_call(gateway, call_id=call_id, duration=17)
+    assert answer["updates"] == []
+    assert [e["data"]["status"] for e in scripted.bodies] == [
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+    ]
+    assert (await progress(gateway, call_id=call_id))[0] == 409
+    assert (await progress(gateway, call_id="nope"))[0] == 404
+
+
+async def test_explicit_sequence(gateway: Any, scripted: Scripted) -> None:
+    """A test may send any sequence, even none, and as text from a form."""
+    _, url, session = gateway
+    call_id = await placed_call(gateway, scripted.url)
+    async with session.post(
+        f"{url}/_sim/end_call",
+        data={"call_id": call_id, "status": "no-answer", "sequence": "ringing,ringing"},
+    ) as response:
+        assert response.status == 200
+    assert [e["data"]["status"] for e in scripted.bodies] == [
+        "ringing",
+        "ringing",
+        "no-answer",
+    ]
+    second = (await client(gateway).voice(to=OTHER, text="b", sender=NUMBER)).calls[0]
+    scripted.bodies.clear()
+    await end_call(gateway, call_id=second.call_id, sequence=[])
+    assert [e["data"]["status"] for e in scripted.bodies] == ["completed"]
+
+
+@pytest.mark.parametrize(
+    ("progress_duration", "before"),
+    [("empty", ""), ("null", None), ("absent", "no field")],
+)
+@pytest.mark.parametrize("final", [17, "17", "17.0", "", None])
+async def test_duration_forms(
+    gateway: Any,
+    scripted: Scripted,
+    progress_duration: str,
+    before: Any,
+    final: Any,
+) -> None:
+    """Empty, null or missing until the end; the final duration exactly as asked."""
+    call_id = await placed_call(gateway, scripted.url)
+    await end_call(
+        gateway,
+        call_id=call_id,
+        duration=final,
+        progress_duration=progress_duration,
+    )
+    *updates, last = (e["data"] for e in scripted.bodies)
+    assert len(updates) == 3
+    for data in updates:
+        assert data.get("duration", "no field") == before
+        assert ("duration" in data) is (before != "no field")
+    assert last["duration"] == final
+    assert type(last["duration"]) is type(final)
+
+
+async def test_event_id_forms(gateway: Any, scripted: Scripted) -> None:
+    """The event's id is text (JS SDK) unless a number is asked for."""
+    call_id = await placed_call(gateway, scripted.url)
+    await progress(gateway, call_id=call_id, sequence=["initiated"])
+    await end_call(gateway, call_id=call_id, event_id="integer", sequence=[])
+    assert [e["data"]["id"] for e in scripted.bodies] == [call_id, int(call_id)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"progress_duration": "zero"},
+        {"event_id": "uuid"},
+        {"retry_policy": "never"},
+        {"attempts": 0},
+        {"retry_delay": -1},
+        {"attempt_timeout": 0},
+        {"attempts": "many"},
+        {"sequence": [1, 2]},
+        {"sequence": {"a": 1}},
+    ],
+)
+async def test_bad_report_options(
+    gateway: Any, scripted: Scripted, body: dict[str, Any]
+) -> None:
+    """Options the simulator does not know are refused and nothing is sent."""
+    sim = gateway[0]
+    call_id = await placed_call(gateway, scripted.url)
+    assert (await progress(gateway, call_id=call_id, **body))[0] == 400
+    assert (await end_call(gateway, call_id=call_id, **body))[0] == 400
+    assert scripted.bodies == []
+    assert not sim.calls[call_id].ended
+
+
+async def test_message_id_forms(gateway: Any) -> None:
+    """The row id is a number as docs.seven.io and the PHP SDK show it, or JS SDK text."""
+    _, url, session = gateway
+    await validated(gateway)
+    form = {"to": OTHER, "text": "Hallo", "from": NUMBER}
+    (row,) = (await raw(gateway, "POST", "voice", data=form))["messages"]
+    assert row["id"] == 123456789
+    jsonschema.validate({"messages": [row]}, VOICE_ANSWER["properties"])
+    async with session.post(
+        f"{url}/_sim/shapes", json={"message_id": "string"}
+    ) as response:
+        assert response.status == 200
+    (row,) = (await raw(gateway, "POST", "voice", data=form))["messages"]
+    assert row["id"] == "123456790"
+    # The integration's client reads both.
+    result = await client(gateway).voice(to=OTHER, text="a", sender=NUMBER)
+    assert result.calls[0].call_id == "123456791"
+    async with session.post(f"{url}/_sim/shapes", json={"message_id": 1}) as response:
+        assert response.status == 400
+    async with session.post(f"{url}/_sim/reset") as response:
+        assert response.status == 200
+    assert gateway[0].shapes.message_id == "integer"
+
+
+async def test_voice_without_from(gateway: Any, scripted: Scripted) -> None:
+    """`from` is optional: seven.io then calls from a number of its own."""
+    sim, url, session = gateway
+    required = OPENAPI["paths"]["/voice"]["post"]["requestBody"]["content"][
+        "application/x-www-form-urlencoded"
+    ]["schema"]["required"]
+    assert "from" not in required
+    await client(gateway).create_hook(scripted.url)
+    answer = await raw(gateway, "POST", "voice", data={"to": OTHER, "text": "Hallo"})
+    jsonschema.validate(answer, VOICE_ANSWER)
+    (row,) = answer["messages"]
+    assert (row["success"], row["sender"], row["error"]) == (True, "491771783130", None)
+    await end_call(gateway, call_id=str(row["id"]), sequence=[])
+    assert scripted.bodies[0]["data"]["callerId"] == "491771783130"
+    async with session.post(
+        f"{url}/_sim/account", json={"default_sender": "+49 30 123456"}
+    ) as response:
+        assert (await response.json())["default_sender"] == "4930123456"
+    answer = await raw(gateway, "POST", "voice", data={"to": OTHER, "text": "Hallo"})
+    assert answer["messages"][0]["sender"] == "4930123456"
+    async with session.post(
+        f"{url}/_sim/account", json={"default_sender": "12"}
+    ) as response:
+        assert response.status == 400
+    assert sim.default_sender == "4930123456"
+
+
+@pytest.mark.parametrize(
+    ("answers", "statuses"),
+    [
+        ([503, 200], [503, 200]),
+        ([429, 500, 502, 504, 200], [429, 500, 502, 504, 200]),
+        # Every other answer is final, 4xx above all; 2xx and 3xx are delivered.
+        ([404], [404]),
+        ([400], [400]),
+        ([403], [403]),
+        ([501], [501]),
+        ([302], [302]),
+        ([204], [204]),
+        # At most `attempts` (here 5) in all.
+        ([503] * 9, [503] * 5),
+    ],
+)
+async def test_webhook_retries(
+    gateway: Any, scripted: Scripted, answers: list[int], statuses: list[int]
+) -> None:
+    """429 and 500, 502, 503, 504 are retried up to `attempts` times; the rest is final."""
+    call_id = await placed_call(gateway, scripted.url)
+    scripted.answers = answers
+    _, answer = await end_call(
+        gateway, call_id=call_id, sequence=[], attempts=5, retry_delay=0.01
+    )
+    assert answer["events"] == {"42": statuses}
+    # The same event each time.
+    assert len({json.dumps(body) for body in scripted.bodies}) == 1
+    assert len(scripted.bodies) == len(statuses)
+
+
+async def test_default_retries(gateway: Any, scripted: Scripted) -> None:
+    """By default up to 14 attempts, as docs.seven.io says, a short time apart."""
+    call_id = await placed_call(gateway, scripted.url)
+    scripted.answers = [503] * 20
+    _, answer = await end_call(gateway, call_id=call_id, sequence=[])
+    assert answer["events"] == {"42": [503] * 14}
+
+
+async def test_legacy_retries(gateway: Any, scripted: Scripted) -> None:
+    """The page's earlier text: only a timeout or a 500, up to 6 attempts in total."""
+    call_id = await placed_call(gateway, scripted.url)
+    scripted.answers = [503]
+    _, answer = await end_call(
+        gateway, call_id=call_id, sequence=[], retry_policy="legacy"
+    )
+    assert answer["events"] == {"42": [503]}
+    second = (await client(gateway).voice(to=OTHER, text="b", sender=NUMBER)).calls[0]
+    scripted.answers = [500] * 10
+    _, answer = await end_call(
+        gateway,
+        call_id=second.call_id,
+        sequence=[],
+        retry_policy="legacy",
+        retry_delay=0.01,
+    )
+    assert answer["events"] == {"42": [500] * 6}
+
+
+async def test_retries_after_connection_errors_and_timeouts(
+    gateway: Any, scripted: Scripted
+) -> None:
+    """Nobody listening, or no answer within the attempt's time: tried again."""
+    sim = gateway[0]
+    closed = f"http://127.0.0.1:{free_port()}/hook"
+    call_id = await placed_call(gateway, closed)
+    _, answer = await end_call(
+        gateway, call_id=call_id, sequence=[], attempts=2, retry_delay=0.01
+    )
+    (outcomes,) = answer["events"].values()
+    assert len(outcomes) == 2
+    assert all(isinstance(outcome, str) for outcome in outcomes)
+
+    sim.hooks.clear()
+    await client(gateway).create_hook(scripted.url)
+    scripted.delay = 0.5
+    second = (await client(gateway).voice(to=OTHER, text="b", sender=NUMBER)).calls[0]
+    _, answer = await end_call(
+        gateway,
+        call_id=second.call_id,
+        sequence=[],
+        attempts=2,
+        retry_delay=0.01,
+        attempt_timeout=0.1,
+    )
+    (outcomes,) = answer["events"].values()
+    assert len(outcomes) == 2
+    assert all(isinstance(outcome, str) for outcome in outcomes)
+
+
+async def test_one_failing_hook_does_not_hold_another(
+    gateway: Any, scripted: Scripted, receiver: Any
+) -> None:
+    """Each hook gets its deliveries and retries of its own."""
+    hook, received = receiver
+    call_id = await placed_call(gateway, scripted.url)
+    await client(gateway).create_hook(hook)
+    scripted.answers = [503, 503, 503]
+    _, answer = await end_call(
+        gateway, call_id=call_id, sequence=[], attempts=3, retry_delay=0.01
+    )
+    assert answer["events"] == {"42": [503, 503, 503], "43": [200]}
+    assert len(received) == 1
+
+
+async def test_attempts_show_while_they_are_made(
+    gateway: Any, scripted: Scripted
+) -> None:
+    """The state lists a delivery's attempts as they happen; a later retry lands."""
+    _, url, session = gateway
+    call_id = await placed_call(gateway, scripted.url)
+    scripted.answers = [503] * 100
+    ending = asyncio.create_task(
+        end_call(gateway, call_id=call_id, sequence=[], retry_delay=0.05)
+    )
+    for _ in range(100):
+        async with session.get(f"{url}/_sim/state") as response:
+            events = (await response.json())["events"]
+        if events and events[-1]["statuses"][:1] == [503]:
+            break
+        await asyncio.sleep(0.02)
+    assert events[-1]["statuses"][:1] == [503]
+    assert not ending.done()
+    scripted.answers.clear()
+    _, answer = await ending
+    (statuses,) = answer["events"].values()
+    assert statuses[-1] == 200
+    assert set(statuses[:-1]) == {503}
