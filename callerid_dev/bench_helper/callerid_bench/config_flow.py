@@ -8,7 +8,7 @@ import probatio
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 
-from . import DOMAIN
+from .const import DOMAIN
 
 
 class BenchFlow(ConfigFlow, domain=DOMAIN):
