@@ -491,7 +491,6 @@ async def test_outcome_survives_kill_and_restart(
             entries.exists()
             and logins.exists()
             and number["entry_id"] in entries.read_text()
-            and "call_webhook_id" in entries.read_text()
             and "demo" in logins.read_text()
         )
 
