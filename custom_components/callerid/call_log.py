@@ -74,7 +74,7 @@ class CallLog:
         return {
             "calls": calls,
             "last_call": last,
-            "attempts": [moment for moment in self._attempts if moment >= now - HOUR],
+            "attempts": list(self._recent_attempts()),
         }
 
     def get(self, call_id: str) -> PlacedCall | None:
@@ -186,9 +186,7 @@ class CallLog:
         event, then written; if the write fails the call stays counted until the next
         start, and its row says it was placed, as it was.
         """
-        now = dt_util.utcnow()
-        self._attempts = [m for m in self._attempts if m >= now - HOUR]
-        self._attempts.extend([now] * rung)
+        self._recent_attempts().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)
             self._owner.hass.bus.async_fire(
@@ -254,21 +252,22 @@ class CallLog:
         )
         return ended
 
-    def check_limit(self, count: int) -> None:
-        """Refuse `count` more calls if they would exceed the hourly limit."""
+    def _reserve(self, count: int) -> None:
+        """Reserve `count` calls; refuse if they would exceed the hourly limit."""
         limit = int(self._owner.entry.options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
-        since = dt_util.utcnow() - HOUR
-        counted = sum(1 for moment in self._attempts if moment >= since)
-        if counted + self._reserved + count > limit:
+        if len(self._recent_attempts()) + self._reserved + count > limit:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="call_limit",
                 translation_placeholders={"limit": str(limit)},
             )
-
-    def _reserve(self, count: int) -> None:
-        self.check_limit(count)
         self._reserved += count
+
+    def _recent_attempts(self) -> list[datetime]:
+        """Return the attempts of the last hour, the older ones dropped."""
+        since = dt_util.utcnow() - HOUR
+        self._attempts = [moment for moment in self._attempts if moment >= since]
+        return self._attempts
 
     def _latest(self, call: PlacedCall) -> bool:
         """Return whether `call` is the latest from its number this log knows."""

@@ -95,7 +95,7 @@ class CallerIdCoordinator:
             await self.async_write()
         for record in self.numbers.values():
             if record.status is ValidationStatus.PENDING:
-                self.schedule_expiry(record)
+                self._schedule_expiry(record)
 
     async def async_shutdown(self) -> None:
         """Return once nothing is under way; nothing changes after."""
@@ -171,7 +171,9 @@ class CallerIdCoordinator:
         """Keep `record` and tell the listeners; only once it is on disk."""
         is_new = record.number not in self.numbers
         self.numbers[record.number] = record
-        if record.status is not ValidationStatus.PENDING:
+        if record.status is ValidationStatus.PENDING:
+            self._schedule_expiry(record)
+        else:
             self._cancel_expiry(record.number)
         if is_new:
             for listener in list(self._new_listeners):
@@ -186,7 +188,7 @@ class CallerIdCoordinator:
             EVENT_VALIDATION_COMPLETED, completion_event_data(self.entry, record)
         )
 
-    def schedule_expiry(self, record: NumberRecord) -> None:
+    def _schedule_expiry(self, record: NumberRecord) -> None:
         """Expire a pending validation once its code is no longer good."""
         self._cancel_expiry(record.number)
 

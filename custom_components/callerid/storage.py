@@ -98,8 +98,7 @@ class CallerIdStore(Store[dict[str, Any]]):
         self._migrated = False
         try:
             data = await self.async_load()
-            journals = await self.hass.async_add_executor_job(self._journals)
-            if data is None and (journals or await self._old_calls.async_load()):
+            if data is None and await self._async_left_from_1_1():
                 data = await self._async_migrate_func(1, 1, {})
             state = state_from_storage(data or {})
         except (HomeAssistantError, NotImplementedError) as err:
@@ -115,7 +114,7 @@ class CallerIdStore(Store[dict[str, Any]]):
         if self._migrated:
             # Read once: the files of version 1.1 go once the merged file is on disk.
             await self.async_save_state(state)
-            await self._async_remove_old(journals)
+            await self._async_remove_old()
         return state
 
     async def async_save_state(self, state: StoredState) -> None:
@@ -140,11 +139,15 @@ class CallerIdStore(Store[dict[str, Any]]):
     async def async_remove_all(self) -> None:
         """Delete the file and any left from version 1.1 (the entry is removed)."""
         await self.async_remove()
-        await self._async_remove_old(
-            await self.hass.async_add_executor_job(self._journals)
-        )
+        await self._async_remove_old()
 
-    async def _async_remove_old(self, journals: list[Path]) -> None:
+    async def _async_left_from_1_1(self) -> bool:
+        """Return whether files of version 1.1 wait to be merged (no file of 1.2 yet)."""
+        journals = await self.hass.async_add_executor_job(self._journals)
+        return bool(journals) or await self._old_calls.async_load() is not None
+
+    async def _async_remove_old(self) -> None:
+        journals = await self.hass.async_add_executor_job(self._journals)
         await self.hass.async_add_executor_job(_remove_files, journals)
         await self._old_calls.async_remove()
 

@@ -107,6 +107,7 @@ class Validations:
             await self._async_take_back(number, ahead)
             raise
         await asyncio.wait([ahead])
+        ahead_failed = ahead.exception()
         if isinstance(result, AlreadyValidated):
             record = pending.known_validated(result.caller_id, result.voice, now)
             async with self._owner.lock:
@@ -124,11 +125,10 @@ class Validations:
             result.code,
             callback_reachable=reachable,
         )
-        if (err := ahead.exception()) is not None:
-            raise err
+        if ahead_failed is not None:
+            raise ahead_failed
         self.ahead.pop(number, None)
         self._owner.put(pending)
-        self._owner.schedule_expiry(pending)
         LOGGER.debug("Validation of %s started", mask_number(number))
         return _response(pending, result.code, callback_url)
 

@@ -87,10 +87,8 @@ def _text(pattern: str) -> probatio.All[Any]:
 
 def _seconds(value: object) -> int:
     """Read a duration: empty or null until the call ends, then a number or its text."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, float) and 0 <= value < 1e6:
-        return int(value)
+    if value is None or value == "" or (isinstance(value, float) and 0 <= value < 1e6):
+        return parse_duration(value)
     return parse_duration(_text(r"\A[0-9]{1,6}(\.[0-9]{1,3})?\Z")(value))
 
 
