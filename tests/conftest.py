@@ -219,6 +219,18 @@ async def call(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
+async def validated(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> MockConfigEntry:
+    """Return the entry with NUMBER validated (seven.io knew it already)."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    await call_validate(hass, number=NUMBER)
+    return init_integration
+
+
+@pytest.fixture
 async def placed(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

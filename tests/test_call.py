@@ -35,18 +35,6 @@ from .conftest import (
 OTHER = "+4940123456"
 
 
-@pytest.fixture
-async def validated(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> MockConfigEntry:
-    """Return the entry with NUMBER validated (seven.io knew it already)."""
-    answer_validation(aioclient_mock, json=ALREADY)
-    await call_validate(hass, number=NUMBER)
-    return init_integration
-
-
 @pytest.mark.usefixtures("validated")
 async def test_call_from_the_sensor(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker

@@ -34,50 +34,21 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import (
-    ALREADY,
     BALANCE_URL,
     EXTERNAL_URL,
     HOOKS_URL,
     NUMBER,
     RECIPIENT,
     VOICE_URL,
-    answer_validation,
     call,
-    call_validate,
     voice_answer,
     voice_calls,
 )
+from .test_call_status import event, hook, hook_path
 
 LAST_CALL_ID = "sensor.49_176_12345678_last_call"
 OTHER = "+4940123456"
 ENDED = f"{DOMAIN}_call_ended"
-
-
-def status_event(call_id: str, status: str, duration: Any = "") -> dict[str, Any]:
-    """Return a voice_status event as seven.io's voice docs show it."""
-    return {
-        "webhook_event": "voice_status",
-        "webhook_timestamp": "2026-11-27 12:00:00",
-        "data": {
-            "id": call_id,
-            "callerId": NUMBER.removeprefix("+"),
-            "recipient": RECIPIENT.removeprefix("+"),
-            "status": status,
-            "duration": duration,
-            "pricePerMinute": 0.045,
-            "timestamp": 1767225600,
-        },
-    }
-
-
-def status_path(aioclient_mock: AiohttpClientMocker) -> str:
-    """Return the path of the webhook the entry asked seven.io to report calls to."""
-    created = [
-        c[2]["target_url"]
-        for c in aioclient_mock.mock_calls
-        if c[0] == "POST" and str(c[1]) == HOOKS_URL
-    ]
-    return URL(created[-1]).path
 
 
 class HookGateway:
@@ -102,19 +73,7 @@ class HookGateway:
             self.failures -= 1
             return AiohttpClientMockResponse(method, url, exc=TimeoutError())
         if method == "GET":
-            hooks = [
-                {
-                    "id": hook_id,
-                    "target_url": target,
-                    "event_type": "voice_status",
-                    "request_method": "JSON",
-                    "enabled": True,
-                    "created": "2026-11-01 10:00:00",
-                    "headers": "",
-                    "event_filter": None,
-                }
-                for hook_id, target in self.hooks.items()
-            ]
+            hooks = [hook(hook_id, target) for hook_id, target in self.hooks.items()]
             return AiohttpClientMockResponse(
                 method, url, json={"success": True, "hooks": hooks}
             )
@@ -130,30 +89,18 @@ class HookGateway:
         return AiohttpClientMockResponse(method, url, json={"success": found})
 
 
-@pytest.fixture
-async def validated(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    aioclient_mock: AiohttpClientMocker,
-) -> MockConfigEntry:
-    """Return the entry with NUMBER validated (seven.io knew it already)."""
-    answer_validation(aioclient_mock, json=ALREADY)
-    await call_validate(hass, number=NUMBER)
-    return init_integration
-
-
 async def test_status_updates_come_before_the_end(
     hass: HomeAssistant,
     placed: str,
-    aioclient_mock: AiohttpClientMocker,
+    init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """initiated, ringing and in-progress are acknowledged and end nothing; completed does."""
     ended = async_capture_events(hass, ENDED)
     client = await hass_client_no_auth()
-    path = status_path(aioclient_mock)
+    path = hook_path(init_integration)
     for update in ("initiated", "ringing", "in-progress"):
-        response = await client.post(path, json=status_event(placed, update))
+        response = await client.post(path, json=event(placed, update, ""))
         assert response.status == 200, update
         assert hass.states.get(LAST_CALL_ID).state not in (
             "answered",
@@ -162,7 +109,7 @@ async def test_status_updates_come_before_the_end(
         )
     assert ended == []
 
-    response = await client.post(path, json=status_event(placed, "completed", "42"))
+    response = await client.post(path, json=event(placed, "completed", "42"))
     assert response.status == 200
     assert hass.states.get(LAST_CALL_ID).state == "answered"
     assert [e.data["duration"] for e in ended] == [42]
@@ -175,7 +122,7 @@ async def test_status_updates_come_before_the_end(
 async def test_duration_in_any_form_is_seconds(
     hass: HomeAssistant,
     placed: str,
-    aioclient_mock: AiohttpClientMocker,
+    init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
     duration: Any,
     seconds: int,
@@ -184,7 +131,7 @@ async def test_duration_in_any_form_is_seconds(
     ended = async_capture_events(hass, ENDED)
     client = await hass_client_no_auth()
     response = await client.post(
-        status_path(aioclient_mock), json=status_event(placed, "completed", duration)
+        hook_path(init_integration), json=event(placed, "completed", duration)
     )
     assert response.status == 200
     assert [e.data["duration"] for e in ended] == [seconds]
@@ -193,7 +140,7 @@ async def test_duration_in_any_form_is_seconds(
 async def test_status_body_in_chunks_is_read_whole(
     hass: HomeAssistant,
     placed: str,
-    aioclient_mock: AiohttpClientMocker,
+    init_integration: MockConfigEntry,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """A body that arrives in several chunks is judged by all of them."""
@@ -206,7 +153,7 @@ async def test_status_body_in_chunks_is_read_whole(
 
     client = await hass_client_no_auth()
     response = await client.post(
-        status_path(aioclient_mock),
+        hook_path(init_integration),
         data=chunks(),
         headers={"Content-Type": "application/json"},
     )
@@ -223,7 +170,7 @@ async def test_status_while_the_entry_unloads_is_503(
 ) -> None:
     """The entry unloads while an event arrives: 503 so that seven.io retries; then 200."""
     first_sent, go_on = asyncio.Event(), asyncio.Event()
-    path = status_path(aioclient_mock)
+    path = hook_path(init_integration)
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"webhook_event": "voice_status", '
@@ -246,7 +193,7 @@ async def test_status_while_the_entry_unloads_is_503(
 
     assert await hass.config_entries.async_setup(init_integration.entry_id)
     await hass.async_block_till_done()
-    response = await client.post(path, json=status_event(placed, "completed", "9"))
+    response = await client.post(path, json=event(placed, "completed", "9"))
     assert response.status == 200
 
 
@@ -426,7 +373,7 @@ async def test_no_orphan_hook_when_the_first_start_was_not_saved(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(account.hooks) == 1
     (target,) = account.hooks.values()
-    assert target == f"{EXTERNAL_URL}{status_path(aioclient_mock)}"
+    assert target == f"{EXTERNAL_URL}{hook_path(mock_config_entry)}"
 
 
 async def test_failed_hook_sync_is_retried_and_repaired(
