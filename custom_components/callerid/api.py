@@ -170,14 +170,11 @@ class SevenClient:
             "Accept": "application/json",
             "SentWith": SENT_WITH,
         }
+        url = f"{self._base_url}/{endpoint}"
         try:
             async with asyncio.timeout(self._timeout):
                 async with self._session.request(
-                    method,
-                    f"{self._base_url}/{endpoint}",
-                    data=form,
-                    params=query,
-                    headers=headers,
+                    method, url, data=form, params=query, headers=headers
                 ) as response:
                     body = await response.text()
                     status = response.status
@@ -185,28 +182,13 @@ class SevenClient:
             raise SevenTimeoutError("timeout") from err
         except aiohttp.ClientError as err:
             raise SevenConnectionError(type(err).__name__) from err
-
         if status in (401, 403):
             raise SevenAuthenticationError(f"http_{status}")
         if status >= 500:
             raise SevenServerError(status)
         if status >= 400:
             raise SevenApiError(f"http_{status}")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = body.strip()
-        # Gateway errors arrive with HTTP 200 and a body that is only a code. Where a
-        # number is a valid answer, a bare integer is an error only if it is a known code.
-        if isinstance(data, (str, int)) and not isinstance(data, bool):
-            text = str(data).strip()
-            if _ERROR_CODE.fullmatch(text) and (
-                not number_ok or isinstance(data, str) or text in ERROR_CODES
-            ):
-                raise _error_for_code(text)
-            if isinstance(data, str):
-                raise SevenApiError("unexpected_response")
-        return data
+        return _decode(body, number_ok=number_ok)
 
     async def voice(
         self,
@@ -255,6 +237,27 @@ class SevenClient:
         _hooks_answer(await self._request("DELETE", "hooks", form=ids, query=ids))
 
 
+def _decode(body: str, *, number_ok: bool) -> Any:
+    """Return the JSON of an answer; raise for one that is only a gateway error code.
+
+    Gateway errors arrive with HTTP 200 and a body that is only a code. Where a number
+    is a valid answer, a bare integer is an error only if it is a known code.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = body.strip()
+    if isinstance(data, (str, int)) and not isinstance(data, bool):
+        text = str(data).strip()
+        if _ERROR_CODE.fullmatch(text) and (
+            not number_ok or isinstance(data, str) or text in ERROR_CODES
+        ):
+            raise _error_for_code(text)
+        if isinstance(data, str):
+            raise SevenApiError("unexpected_response")
+    return data
+
+
 def _error_for_code(code: str) -> SevenApiError:
     if code == CODE_INVALID_KEY:
         return SevenAuthenticationError(code)
@@ -294,10 +297,6 @@ class Hook:
     hook_id: str
     target_url: str
     event_type: str
-    request_method: str | None
-    enabled: bool
-    created: str | None
-    event_filter: str | None
 
 
 def _voice_result(data: Any) -> VoiceResult:
@@ -353,23 +352,13 @@ def _hook(hook: object) -> Hook:
     hook_id = _id(hook.get("id"))
     target_url = hook.get("target_url")
     event_type = hook.get("event_type")
-    enabled = hook.get("enabled")
     if (
         hook_id is None
         or not isinstance(target_url, str)
         or not isinstance(event_type, str)
-        or not isinstance(enabled, bool)
     ):
         raise SevenApiError("unexpected_response")
-    return Hook(
-        hook_id=hook_id,
-        target_url=target_url,
-        event_type=event_type,
-        request_method=_text(hook.get("request_method")),
-        enabled=enabled,
-        created=_text(hook.get("created")),
-        event_filter=_text(hook.get("event_filter")),
-    )
+    return Hook(hook_id, target_url, event_type)
 
 
 def _id(value: object) -> str | None:

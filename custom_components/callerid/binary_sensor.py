@@ -36,15 +36,6 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
 
     _attr_translation_key = "validated"
 
-    def __init__(
-        self,
-        entry: CallerIdConfigEntry,
-        coordinator: CallerIdCoordinator,
-        record: NumberRecord,
-    ) -> None:
-        """Start from the stored record."""
-        super().__init__(entry, coordinator, record, "validated")
-
     @callback
     def _update(self, record: NumberRecord) -> None:
         # A new validation of a number not validated yet changes nothing shown here.

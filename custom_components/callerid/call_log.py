@@ -14,6 +14,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
 from .api import SevenAuthenticationError, SevenError, VoiceCall
@@ -25,7 +26,7 @@ from .const import (
     EVENT_CALL_PLACED,
     LOGGER,
 )
-from .helpers import Followers, gateway_error, may_have_rung
+from .helpers import gateway_error, may_have_rung, signal_call
 from .models import CallOutcome, PlacedCall, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
@@ -51,7 +52,6 @@ class CallLog:
         self._reserved = 0
         # The balance seven.io gave with its last voice answer.
         self._balance: float | None = None
-        self.followers = Followers[PlacedCall]()
 
     def load(self, state: StoredState) -> None:
         """Take what the file holds."""
@@ -281,7 +281,9 @@ class CallLog:
         if self._latest(call):
             self.last[call.sender] = call.outcome
         self.calls[call.call_id] = call
-        self.followers.tell(call.sender, call)
+        async_dispatcher_send(
+            self._owner.hass, signal_call(self._owner.entry.entry_id, call.sender)
+        )
 
 
 def _unique(calls: list[VoiceCall]) -> list[str]:

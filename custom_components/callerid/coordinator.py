@@ -10,7 +10,7 @@ short; the entry unloads once none is under way.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -31,7 +32,7 @@ from .const import (
     LOGGER,
     ValidationStatus,
 )
-from .helpers import Followers
+from .helpers import signal_new_number, signal_number
 from .models import (
     NumberRecord,
     PlacedCall,
@@ -59,7 +60,6 @@ class CallerIdCoordinator:
         self.client = client
         self.store = CallerIdStore(hass, entry.entry_id)
         self.numbers: dict[str, NumberRecord] = {}
-        self.followers = Followers[NumberRecord]()
         self.validations = Validations(self)
         self.calls = CallLog(self)
         self.hooks = HookSync(hass, entry, client)
@@ -70,7 +70,6 @@ class CallerIdCoordinator:
         self.closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._expiry: dict[str, CALLBACK_TYPE] = {}
-        self._new_listeners: list[Callable[[NumberRecord], None]] = []
 
     @property
     def code_lifetime(self) -> timedelta:
@@ -144,14 +143,6 @@ class CallerIdCoordinator:
             )
         )
 
-    @callback
-    def async_listen_new(
-        self, listener: Callable[[NumberRecord], None]
-    ) -> CALLBACK_TYPE:
-        """Call `listener` for every number that is added from now on."""
-        self._new_listeners.append(listener)
-        return lambda: self._new_listeners.remove(listener)
-
     async def async_forget(self, number: str) -> None:
         """Drop a number, once a request for it under way has ended."""
         await asyncio.shield(self.track(self._async_forget(number)))
@@ -163,22 +154,21 @@ class CallerIdCoordinator:
                 return
             await self.async_write({number: None})
             del self.numbers[number]
-            self.followers.drop(number)
             self._cancel_expiry(number)
         async_dismiss_code(self.hass, self.entry, number)
 
     def put(self, record: NumberRecord) -> None:
-        """Keep `record` and tell the listeners; only once it is on disk."""
+        """Keep `record` and tell the entities; only once it is on disk."""
         is_new = record.number not in self.numbers
         self.numbers[record.number] = record
         if record.status is ValidationStatus.PENDING:
             self._schedule_expiry(record)
         else:
             self._cancel_expiry(record.number)
+        entry_id = self.entry.entry_id
         if is_new:
-            for listener in list(self._new_listeners):
-                listener(record)
-        self.followers.tell(record.number, record)
+            async_dispatcher_send(self.hass, signal_new_number(entry_id), record)
+        async_dispatcher_send(self.hass, signal_number(entry_id, record.number), record)
 
     def completed(self, record: NumberRecord) -> None:
         """Tell whoever started the validation how it ended."""

@@ -16,12 +16,13 @@ from homeassistant.helpers.device_registry import (
     DeviceEntryType,
     DeviceInfo,
 )
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
-from .helpers import async_entity_room
+from .helpers import async_entity_room, signal_new_number, signal_number
 from .models import NumberRecord
 from .trigger import device_identifier
 
@@ -104,37 +105,40 @@ def async_add_number_entities(
     def add(record: NumberRecord) -> None:
         async_add_entities(factory(entry, coordinator, record))
 
-    hidden = coordinator.hidden
     async_add_entities(
         entity
         for record in coordinator.numbers.values()
-        if record.number not in hidden
+        if record.number not in coordinator.hidden
         for entity in factory(entry, coordinator, record)
     )
-    entry.async_on_unload(coordinator.async_listen_new(add))
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            entry.runtime_data.hass, signal_new_number(entry.entry_id), add
+        )
+    )
 
 
 class CallerIdEntity(Entity):
-    """An entity of one number, on that number's device, following its record."""
+    """An entity of one number, on that number's device, following its record.
+
+    Its translation key is also the last part of its unique id.
+    """
 
     _attr_has_entity_name = True
     _attr_should_poll = False
-    # Whether the state changes with the number's record.
-    _follows_record = True
 
     def __init__(
         self,
         entry: ConfigEntry,
         coordinator: CallerIdCoordinator,
         record: NumberRecord,
-        key: str,
     ) -> None:
         """Tie the entity to the entry and the record's number."""
         number = self._number = record.number
         self._entry_id = entry.entry_id
         self._coordinator = coordinator
         self._record = record
-        self._attr_unique_id = f"{entry.entry_id}_{number}_{key}"
+        self._attr_unique_id = f"{entry.entry_id}_{number}_{self.translation_key}"
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -150,20 +154,19 @@ class CallerIdEntity(Entity):
             entry_type=DeviceEntryType.SERVICE,
         )
 
+    def _signal(self) -> str:
+        """Return the signal whose changes the state follows."""
+        return signal_number(self._entry_id, self._number)
+
     async def async_added_to_hass(self) -> None:
         """Follow the number's record."""
         await super().async_added_to_hass()
-        if self._follows_record:
-            self._coordinator.followers.add(self._number, self._update)
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, self._signal(), self._update)
+        )
         # The record may have changed between creation and now.
         if (record := self._coordinator.numbers.get(self._number)) is not None:
             self._record = record
-
-    async def async_will_remove_from_hass(self) -> None:
-        """Stop following the number's record."""
-        await super().async_will_remove_from_hass()
-        if self._follows_record:
-            self._coordinator.followers.remove(self._number, self._update)
 
     @callback
     def _update(self, record: NumberRecord) -> None:

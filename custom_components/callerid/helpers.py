@@ -1,8 +1,8 @@
-"""Client errors turned into the translated errors a person reads; ids of webhooks."""
+"""Client errors turned into the translated errors a person reads; ids and signals."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 import hashlib
 
@@ -111,30 +111,16 @@ def async_entity_room(hass: HomeAssistant, entry: ConfigEntry) -> int:
     ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)
 
 
-class Followers[T]:
-    """Listeners by number, for entities: a pair of calls rather than an undo each."""
+def signal_number(entry_id: str, number: str) -> str:
+    """Return the dispatcher signal of a number's record changing."""
+    return f"{DOMAIN}_{entry_id}_{number}"
 
-    def __init__(self) -> None:
-        """Start with none."""
-        self._by_number: dict[str, list[Callable[[T], None]]] = {}
 
-    def add(self, number: str, listener: Callable[[T], None]) -> None:
-        """Call `listener` with what changes for `number`, until removed."""
-        self._by_number.setdefault(number, []).append(listener)
+def signal_call(entry_id: str, number: str) -> str:
+    """Return the dispatcher signal of a call from a number changing."""
+    return f"{DOMAIN}_{entry_id}_{number}_call"
 
-    def remove(self, number: str, listener: Callable[[T], None]) -> None:
-        """Stop calling `listener` for `number` (gone already if the number was dropped)."""
-        listeners = self._by_number.get(number, [])
-        if listener in listeners:
-            listeners.remove(listener)
-        if not listeners:
-            self._by_number.pop(number, None)
 
-    def drop(self, number: str) -> None:
-        """Forget the listeners of `number`."""
-        self._by_number.pop(number, None)
-
-    def tell(self, number: str, value: T) -> None:
-        """Call the listeners of `number` with `value`."""
-        for listener in list(self._by_number.get(number, ())):
-            listener(value)
+def signal_new_number(entry_id: str) -> str:
+    """Return the dispatcher signal of a number added to an entry."""
+    return f"{DOMAIN}_{entry_id}_new"

@@ -14,7 +14,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import ValidationStatus
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import CallerIdEntity, async_add_number_entities
-from .models import CallOutcome, NumberRecord, PlacedCall
+from .helpers import signal_call
+from .models import CallOutcome, NumberRecord
 
 PARALLEL_UPDATES = 0
 
@@ -52,15 +53,6 @@ class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
     # They change with every validation: history keeps the state, not these.
     _unrecorded_attributes = frozenset({"error", "requested_at"})
 
-    def __init__(
-        self,
-        entry: CallerIdConfigEntry,
-        coordinator: CallerIdCoordinator,
-        record: NumberRecord,
-    ) -> None:
-        """Start from the stored record."""
-        super().__init__(entry, coordinator, record, "status")
-
     @property
     def native_value(self) -> str:
         """Return the status."""
@@ -84,15 +76,6 @@ class CallerIdCompletedSensor(CallerIdEntity, SensorEntity):
     _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_entity_registry_enabled_default = False
 
-    def __init__(
-        self,
-        entry: CallerIdConfigEntry,
-        coordinator: CallerIdCoordinator,
-        record: NumberRecord,
-    ) -> None:
-        """Start from the stored record."""
-        super().__init__(entry, coordinator, record, "completed")
-
     @property
     def native_value(self) -> datetime | None:
         """Return when the last validation ended; unknown while the first is pending."""
@@ -105,35 +88,17 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
     _attr_translation_key = "last_call"
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = LAST_CALL_OPTIONS
-    # Validations do not change the last call.
-    _follows_record = False
 
-    def __init__(
-        self,
-        entry: CallerIdConfigEntry,
-        coordinator: CallerIdCoordinator,
-        record: NumberRecord,
-    ) -> None:
-        """Start from the entry's calls."""
-        super().__init__(entry, coordinator, record, "last_call")
-        self._calls = coordinator.calls
-
-    async def async_added_to_hass(self) -> None:
+    def _signal(self) -> str:
         """Follow the calls placed from the number, not its validations."""
-        await super().async_added_to_hass()
-        self._calls.followers.add(self._number, self._call_changed)
-
-    async def async_will_remove_from_hass(self) -> None:
-        """Stop following the calls."""
-        await super().async_will_remove_from_hass()
-        self._calls.followers.remove(self._number, self._call_changed)
+        return signal_call(self._entry_id, self._number)
 
     @callback
-    def _call_changed(self, call: PlacedCall) -> None:
+    def _update(self, *_: object) -> None:
         self.async_write_ha_state()
 
     @property
     def native_value(self) -> str | None:
         """Return how the last call went; unknown before the first."""
-        outcome = self._calls.last.get(self._number)
+        outcome = self._coordinator.calls.last.get(self._number)
         return outcome.value if outcome is not None else None
