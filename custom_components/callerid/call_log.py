@@ -17,7 +17,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
-from .api import SevenAuthenticationError, SevenError, VoiceCall
+from .api import SevenAuthenticationError, SevenError
 from .const import (
     CONF_MAX_CALLS,
     DEFAULT_MAX_CALLS,
@@ -47,9 +47,7 @@ class CallLog:
         self.calls: dict[str, PlacedCall] = {}
         # How the last call from each number went, also once the call is forgotten.
         self.last: dict[str, CallOutcome] = {}
-        self._attempts: list[datetime] = []
-        # Calls the actions under way may still place.
-        self._reserved = 0
+        self.limit = HourlyLimit()
         # The balance seven.io gave with its last voice answer.
         self._balance: float | None = None
 
@@ -57,7 +55,7 @@ class CallLog:
         """Take what the file holds."""
         self.calls = dict(state.calls)
         self.last = dict(state.last_call)
-        self._attempts = list(state.attempts)
+        self.limit.attempts = list(state.attempts)
 
     def snapshot(self, changed: Mapping[str, PlacedCall]) -> dict[str, Any]:
         """Return the fields of the file this log holds, with `changed` calls."""
@@ -67,22 +65,12 @@ class CallLog:
             for call_id, call in {**self.calls, **changed}.items()
             if call.placed_at >= now - CALL_MEMORY
         }
-        last = dict(self.last)
-        for call in changed.values():
-            if self._latest(call):
-                last[call.sender] = call.outcome
+        latest = [call for call in changed.values() if self._latest(call)]
         return {
             "calls": calls,
-            "last_call": last,
-            "attempts": list(self._recent_attempts()),
+            "last_call": self.last | {call.sender: call.outcome for call in latest},
+            "attempts": list(self.limit.recent()),
         }
-
-    def get(self, call_id: str) -> PlacedCall | None:
-        """Return a call this entry placed in the last day."""
-        call = self.calls.get(call_id)
-        if call is None or call.placed_at < dt_util.utcnow() - CALL_MEMORY:
-            return None
-        return call
 
     async def async_call(
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
@@ -92,13 +80,13 @@ class CallLog:
         The calls are reserved against the hourly limit before any is asked for, and
         the reservation is let go by this action alone, once each call is counted.
         """
-        self._reserve(len(recipients))
+        self.limit.reserve(len(recipients), self._owner.entry.options)
         try:
             task = self._owner.track(
                 self._async_call(sender, recipients, message, ringtime)
             )
         except BaseException:
-            self._reserved -= len(recipients)
+            self.limit.reserved -= len(recipients)
             raise
         return await asyncio.shield(task)
 
@@ -106,23 +94,24 @@ class CallLog:
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
         rows: list[dict[str, Any]] = []
-        failures: list[SevenError] = []
+        errors: list[SevenError] = []
         try:
             for recipient in recipients:
                 row, error = await self._async_place(
                     sender, recipient, message, ringtime
                 )
                 rows.append(row)
-                if error is not None:
-                    failures.append(error)
-                    if isinstance(error, SevenAuthenticationError):
-                        self._owner.entry.async_start_reauth(self._owner.hass)
-                        break  # the key is refused: every other call would be too
+                if error is None:
+                    continue
+                errors.append(error)
+                if isinstance(error, SevenAuthenticationError):
+                    self._owner.entry.async_start_reauth(self._owner.hass)
+                    break  # the key is refused: every other call would be too
         finally:
-            self._reserved -= len(recipients)
+            self.limit.reserved -= len(recipients)
         if not any(row["success"] for row in rows):
-            if failures:
-                raise gateway_error(failures[0], sender) from failures[0]
+            if errors:
+                raise gateway_error(errors[0], sender) from errors[0]
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="call_refused",
@@ -141,13 +130,6 @@ class CallLog:
     ) -> tuple[dict[str, Any], SevenError | None]:
         """Place one call; return its response row and the error, if it failed."""
         foreign_id = secrets.token_hex(8)
-        row: dict[str, Any] = {
-            "to": recipient,
-            "call_id": None,
-            "success": False,
-            "error": None,
-            "price": None,
-        }
         try:
             result = await self._owner.client.voice(
                 to=recipient,
@@ -157,27 +139,20 @@ class CallLog:
                 foreign_id=foreign_id,
             )
         except SevenError as err:
-            row["error"] = str(err)
             await self._async_count(int(may_have_rung(err)), [])
-            return row, err
+            return _row(recipient, error=str(err)), err
         self._balance = result.balance
         rung = [call for call in result.calls if call.success]
         now = dt_util.utcnow()
-        placed = [
-            PlacedCall(call_id, foreign_id, sender, recipient, now)
-            for call_id in _unique(rung)
-        ]
+        # seven.io may repeat an id: each call is kept once, each row counted.
+        ids = dict.fromkeys(call.call_id for call in rung if call.call_id)
+        placed = [PlacedCall(i, foreign_id, sender, recipient, now) for i in ids]
         await self._async_count(len(rung), placed)
         if not placed:
             refused = result.calls[0].error if result.calls else None
-            row["error"] = refused or "refused"
-            return row, None
-        row |= {
-            "call_id": placed[0].call_id,
-            "success": True,
-            "price": sum(call.price or 0 for call in rung) if rung else None,
-        }
-        return row, None
+            return _row(recipient, error=refused or "refused"), None
+        price = sum(call.price or 0 for call in rung)
+        return _row(recipient, call_id=placed[0].call_id, price=price), None
 
     async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
         """Count `rung` requests and keep the calls placed; they ring already.
@@ -186,17 +161,11 @@ class CallLog:
         event, then written; if the write fails the call stays counted until the next
         start, and its row says it was placed, as it was.
         """
-        self._recent_attempts().extend([dt_util.utcnow()] * rung)
+        self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)
             self._owner.hass.bus.async_fire(
-                EVENT_CALL_PLACED,
-                {
-                    "config_entry_id": self._owner.entry.entry_id,
-                    "call_id": call.call_id,
-                    "from": call.sender,
-                    "to": call.recipient,
-                },
+                EVENT_CALL_PLACED, _event_data(self._owner.entry.entry_id, call)
             )
             LOGGER.debug(
                 "Call from %s to %s placed",
@@ -217,9 +186,13 @@ class CallLog:
         An update before the end (ringing) is taken in and changes nothing; the final
         status ends the call once.
         """
-        call = self.get(call_id)
-        if call is None or (foreign_id is not None and foreign_id != call.foreign_id):
-            return None
+        call = self.calls.get(call_id)
+        if (
+            call is None
+            or call.placed_at < dt_util.utcnow() - CALL_MEMORY
+            or (foreign_id is not None and foreign_id != call.foreign_id)
+        ):
+            return None  # not a call this entry placed in the last day
         if (outcome := outcome_of(status, duration)) is None:
             return call
         if call.outcome is not CallOutcome.CALLING:
@@ -240,34 +213,14 @@ class CallLog:
             self._keep(ended)
         self._owner.hass.bus.async_fire(
             EVENT_CALL_ENDED,
-            {
-                "config_entry_id": self._owner.entry.entry_id,
-                "call_id": call_id,
-                "from": ended.sender,
-                "to": ended.recipient,
+            _event_data(self._owner.entry.entry_id, ended)
+            | {
                 "status": status,
                 "answered": outcome is CallOutcome.ANSWERED,
                 "duration": duration,
             },
         )
         return ended
-
-    def _reserve(self, count: int) -> None:
-        """Reserve `count` calls; refuse if they would exceed the hourly limit."""
-        limit = int(self._owner.entry.options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
-        if len(self._recent_attempts()) + self._reserved + count > limit:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="call_limit",
-                translation_placeholders={"limit": str(limit)},
-            )
-        self._reserved += count
-
-    def _recent_attempts(self) -> list[datetime]:
-        """Return the attempts of the last hour, the older ones dropped."""
-        since = dt_util.utcnow() - HOUR
-        self._attempts = [moment for moment in self._attempts if moment >= since]
-        return self._attempts
 
     def _latest(self, call: PlacedCall) -> bool:
         """Return whether `call` is the latest from its number this log knows."""
@@ -286,6 +239,54 @@ class CallLog:
         )
 
 
-def _unique(calls: list[VoiceCall]) -> list[str]:
-    """Return the ids of the calls placed, each once (seven.io may repeat an id)."""
-    return list(dict.fromkeys(call.call_id for call in calls if call.call_id))
+class HourlyLimit:
+    """The voice requests of the last hour that may have rung, and calls reserved."""
+
+    def __init__(self) -> None:
+        """Nothing counted yet; the log loads what the file holds."""
+        self.attempts: list[datetime] = []
+        # Calls the actions under way may still place; each gives back its own.
+        self.reserved = 0
+
+    def reserve(self, count: int, options: Mapping[str, Any]) -> None:
+        """Reserve `count` calls; refuse if they would exceed the entry's hourly limit."""
+        limit = int(options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
+        if len(self.recent()) + self.reserved + count > limit:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="call_limit",
+                translation_placeholders={"limit": str(limit)},
+            )
+        self.reserved += count
+
+    def recent(self) -> list[datetime]:
+        """Return the attempts of the last hour, the older ones dropped."""
+        since = dt_util.utcnow() - HOUR
+        self.attempts = [moment for moment in self.attempts if moment >= since]
+        return self.attempts
+
+
+def _row(
+    to: str,
+    *,
+    call_id: str | None = None,
+    error: str | None = None,
+    price: float | None = None,
+) -> dict[str, Any]:
+    """Return a call's row of the action's response."""
+    return {
+        "to": to,
+        "call_id": call_id,
+        "success": call_id is not None,
+        "error": error,
+        "price": price,
+    }
+
+
+def _event_data(entry_id: str, call: PlacedCall) -> dict[str, Any]:
+    return {
+        "config_entry_id": entry_id,
+        "call_id": call.call_id,
+        "from": call.sender,
+        "to": call.recipient,
+    }
