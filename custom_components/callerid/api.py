@@ -113,18 +113,11 @@ class SevenClient:
     async def balance(self) -> Balance:
         """Return the account balance; this also proves that the key works."""
         data = await self._request("GET", "balance", number_ok=True)
-        if isinstance(data, bool) or not isinstance(data, (int, float, dict)):
-            raise SevenApiError("unexpected_response")
         if not isinstance(data, dict):
-            return Balance(amount=float(data), currency=None)
-        amount = data.get("amount")
-        currency = data.get("currency")
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            data = {"amount": data}
+        if (amount := _number(data.get("amount"))) is None:
             raise SevenApiError("unexpected_response")
-        return Balance(
-            amount=float(amount),
-            currency=currency if isinstance(currency, str) else None,
-        )
+        return Balance(amount, _text(data.get("currency")))
 
     async def validate_for_voice(
         self, number: str, *, callback: str | None = None
@@ -300,19 +293,17 @@ class Hook:
 
 
 def _voice_result(data: Any) -> VoiceResult:
-    if not isinstance(data, dict):
-        raise SevenApiError("unexpected_response")
-    messages = data.get("messages")
+    messages = data.get("messages") if isinstance(data, dict) else None
     if not isinstance(messages, list) or not messages:
         # Without rows, a `success` other than 100/101 is the gateway's error code.
-        code = data.get("success")
+        code = data.get("success") if isinstance(data, dict) else None
         if isinstance(code, str) and _ERROR_CODE.fullmatch(code) and code[0] != "1":
             raise _error_for_code(code)
         raise SevenApiError("unexpected_response")
     return VoiceResult(
-        total_price=_number(data.get("total_price")),
-        balance=_number(data.get("balance")),
-        calls=tuple(_voice_call(message) for message in messages),
+        _number(data.get("total_price")),
+        _number(data.get("balance")),
+        tuple(_voice_call(message) for message in messages),
     )
 
 
@@ -321,19 +312,19 @@ def _voice_call(message: object) -> VoiceCall:
         not isinstance(message, dict)
         or not isinstance(message.get("success"), bool)
         or not isinstance(message.get("recipient"), str)
+        or (message.get("id") is not None and _id(message["id"]) is None)
     ):
         raise SevenApiError("unexpected_response")
-    call_id = message.get("id")
-    if call_id is not None and _id(call_id) is None:
-        raise SevenApiError("unexpected_response")
     # `error_text` says what went wrong; `error` may hold only a code.
+    error = _code_or_text(message.get("error_text")) or _code_or_text(
+        message.get("error")
+    )
     return VoiceCall(
-        call_id=_id(call_id),
-        recipient=message["recipient"],
-        success=message["success"],
-        error=_code_or_text(message.get("error_text"))
-        or _code_or_text(message.get("error")),
-        price=_number(message.get("price")),
+        _id(message.get("id")),
+        message["recipient"],
+        message["success"],
+        error,
+        _number(message.get("price")),
     )
 
 

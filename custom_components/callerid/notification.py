@@ -56,7 +56,6 @@ async def async_show_code(
     entry: ConfigEntry,
     record: NumberRecord,
     code: str,
-    *,
     callback_reachable: bool,
 ) -> None:
     """Show the code for the record's number, replacing an earlier one for it."""

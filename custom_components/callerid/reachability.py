@@ -53,23 +53,20 @@ async def async_callback_url(
 ) -> CallbackUrl:
     """Return the URL seven.io should call for one validation, carrying its token.
 
-    Home Assistant Cloud first, then the external URL; the internal URL only as a last
-    resort, flagged unreachable and explained by a repair issue.
+    A public URL (see `_async_public_url`) if there is one; else the internal URL,
+    flagged unreachable and explained by a repair issue.
     """
     webhook_id = entry.data[CONF_WEBHOOK_ID]
-    reachable = True
-    if (base := await async_cloudhook_url(hass, entry, webhook_id)) is None:
-        try:
-            base = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
-        except NoURLAvailableError:
-            reachable = False
-            try:
-                base = webhook.async_generate_url(hass, webhook_id)
-            except NoURLAvailableError as err:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN, translation_key="no_callback_url"
-                ) from err
+    base = await _async_public_url(hass, entry, webhook_id, CONF_CLOUDHOOK_URL)
+    reachable = base is not None
     _async_update_reachability_issue(hass, reachable=reachable)
+    if base is None:
+        try:
+            base = webhook.async_generate_url(hass, webhook_id)
+        except NoURLAvailableError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="no_callback_url"
+            ) from err
     # Tokens are URL-safe already (secrets.token_urlsafe): nothing to quote.
     separator = "&" if "?" in base else "?"
     return CallbackUrl(f"{base}{separator}{CALLBACK_TOKEN_PARAM}={token}", reachable)
@@ -122,41 +119,28 @@ def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) ->
     )
 
 
-async def async_cloudhook_url(
-    hass: HomeAssistant,
-    entry: ConfigEntry,
-    webhook_id: str,
-    cloudhook_key: str = CONF_CLOUDHOOK_URL,
+async def _async_public_url(
+    hass: HomeAssistant, entry: ConfigEntry, webhook_id: str, cloudhook_key: str
 ) -> str | None:
-    """Return a cloudhook of one of the entry's webhooks, when Home Assistant Cloud is usable.
+    """Return where the internet reaches a webhook of the entry: cloudhook, else external.
 
-    It is remembered under `cloudhook_key`, so that it can be deleted with the entry.
+    A cloudhook is remembered under `cloudhook_key`, to be deleted with the entry.
     """
-    if "cloud" not in hass.config.components:
-        return None
-    # Imported here: the cloud integration is large and only there when loaded.
-    from homeassistant.components import cloud  # noqa: PLC0415
+    if "cloud" in hass.config.components:
+        # Imported here: the cloud integration is large and only there when loaded.
+        from homeassistant.components import cloud  # noqa: PLC0415
 
-    if not cloud.async_active_subscription(hass):
-        return None
-    try:
-        url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
-    except cloud.CloudNotAvailable, cloud.CloudNotConnected:
-        return None
-    if entry.data.get(cloudhook_key) != url:
-        hass.config_entries.async_update_entry(
-            entry, data={**entry.data, cloudhook_key: url}
-        )
-    return url
-
-
-async def _async_event_url(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
-    """Return where seven.io should send call events: cloudhook, else the external URL."""
-    webhook_id = call_webhook_id(entry)
-    if url := await async_cloudhook_url(
-        hass, entry, webhook_id, CONF_CALL_CLOUDHOOK_URL
-    ):
-        return url
+        if cloud.async_active_subscription(hass):
+            try:
+                url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
+            except cloud.CloudNotAvailable, cloud.CloudNotConnected:
+                pass
+            else:
+                if entry.data.get(cloudhook_key) != url:
+                    hass.config_entries.async_update_entry(
+                        entry, data={**entry.data, cloudhook_key: url}
+                    )
+                return url
     try:
         return webhook.async_generate_url(hass, webhook_id, allow_internal=False)
     except NoURLAvailableError:
@@ -236,7 +220,12 @@ class HookSync:
 
     async def _async_sync(self) -> bool:
         """Return whether a hook now points at the entry."""
-        url = await _async_event_url(self._hass, self._entry)
+        url = await _async_public_url(
+            self._hass,
+            self._entry,
+            call_webhook_id(self._entry),
+            CONF_CALL_CLOUDHOOK_URL,
+        )
         ours = await async_our_hooks(self._entry, self._client)
         kept = next((hook for hook in ours if hook.target_url == url), None)
         if url is not None and kept is None:

@@ -88,17 +88,18 @@ class Validations:
         self, number: str, hashed: str, callback_url: CallbackUrl
     ) -> dict[str, Any]:
         """Ask seven.io while the pending validation is written (a crash keeps it)."""
+        owner = self._owner
         now = dt_util.utcnow()
-        known = self._owner.numbers.get(number) or new_record(
+        known = owner.numbers.get(number) or new_record(
             number, format_number(number), now
         )
         pending = known.pending(hashed, now)
-        ahead = self._owner.hass.async_create_task(
+        ahead = owner.hass.async_create_task(
             self._async_write_ahead(pending), f"{DOMAIN} write ahead", eager_start=True
         )
         try:
-            with gateway_errors(self._owner.hass, self._owner.entry, number):
-                result = await self._owner.client.validate_for_voice(
+            with gateway_errors(owner.hass, owner.entry, number):
+                result = await owner.client.validate_for_voice(
                     number, callback=callback_url.url
                 )
         except asyncio.CancelledError:
@@ -107,30 +108,28 @@ class Validations:
             await self._async_take_back(number, ahead)
             raise
         await asyncio.wait([ahead])
-        ahead_failed = ahead.exception()
         if isinstance(result, AlreadyValidated):
+            ahead.exception()  # what was written ahead is replaced now
             record = pending.known_validated(result.caller_id, result.voice, now)
-            async with self._owner.lock:
-                await self._owner.async_write({number: record})
-                self.ahead.pop(number, None)
-                self._owner.put(record)
-            async_dismiss_code(self._owner.hass, self._owner.entry, number)
+            await self._async_known_validated(record)
             return _response(record, None, callback_url)
-        reachable = callback_url.reachable
         # Whoever answers needs the code, even if the validation was not saved.
         await async_show_code(
-            self._owner.hass,
-            self._owner.entry,
-            pending,
-            result.code,
-            callback_reachable=reachable,
+            owner.hass, owner.entry, pending, result.code, callback_url.reachable
         )
-        if ahead_failed is not None:
-            raise ahead_failed
+        if (failed := ahead.exception()) is not None:
+            raise failed
         self.ahead.pop(number, None)
-        self._owner.put(pending)
+        owner.put(pending)
         LOGGER.debug("Validation of %s started", mask_number(number))
         return _response(pending, result.code, callback_url)
+
+    async def _async_known_validated(self, record: NumberRecord) -> None:
+        async with self._owner.lock:
+            await self._owner.async_write({record.number: record})
+            self.ahead.pop(record.number, None)
+            self._owner.put(record)
+        async_dismiss_code(self._owner.hass, self._owner.entry, record.number)
 
     async def _async_write_ahead(self, pending: NumberRecord) -> None:
         async with self._owner.lock:

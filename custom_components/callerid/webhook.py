@@ -111,37 +111,50 @@ EVENT_SCHEMA = probatio.Schema(
 
 
 type EntryRequestHandler = Callable[
-    [HomeAssistant, CallerIdConfigEntry, web.Request], Awaitable[HTTPStatus]
+    [CallerIdConfigEntry, web.Request], Awaitable[HTTPStatus]
 ]
 
 
 @callback
-def async_own_webhook(
-    hass: HomeAssistant,
-    entry: CallerIdConfigEntry,
-    webhook_id: str,
-    *,
-    name: str,
-    handler: EntryRequestHandler,
-    methods: tuple[str, ...],
-) -> None:
-    """Own one of the entry's webhooks from now until the entry is removed.
+def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Own the entry's webhooks from now until the entry is removed.
 
     Home Assistant answers 200 to a webhook nobody handles, which seven.io would take
-    as delivered: so the webhook is held while the entry is not loaded too (start-up,
-    reload, failed setup), and answers 503 until `handler` can apply what comes.
+    as delivered: so they are held while the entry is not loaded too (start-up,
+    reload, failed setup), and answer 503 until the entry can apply what comes.
     """
     owned = hass.data.setdefault(_OWNED_WEBHOOKS, set())
-    if webhook_id in owned:
-        return
-    entry_id = entry.entry_id
+    for webhook_id, name, handler, methods in (
+        # seven.io calls back with GET; POST is read the same way.
+        (entry.data[CONF_WEBHOOK_ID], entry.title, _async_callback, ("GET", "POST")),
+        # seven.io posts the call events as JSON.
+        (call_webhook_id(entry), f"{entry.title} calls", _async_status, ("POST",)),
+    ):
+        if webhook_id not in owned:
+            webhook.async_register(
+                hass,
+                DOMAIN,
+                name,
+                webhook_id,
+                _entry_handler(entry.entry_id, handler, methods),
+                local_only=False,
+                # Every method the webhook view routes (HEAD it answers itself);
+                # others never reach it and get aiohttp's quiet 405.
+                allowed_methods=_ROUTED_METHODS,
+            )
+            owned.add(webhook_id)
+
+
+def _entry_handler(
+    entry_id: str, handler: EntryRequestHandler, methods: tuple[str, ...]
+) -> Callable[[HomeAssistant, str, web.Request], Awaitable[web.Response]]:
+    """Return the webhook handler: `handler`'s answer while the entry is loaded."""
 
     async def handle(
         hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
         if request.method not in methods:
-            # Taken in and refused here: Home Assistant would log a warning naming the
-            # webhook for each one.
+            # Refused here: Home Assistant would log a warning naming the webhook.
             return web.Response(status=HTTPStatus.METHOD_NOT_ALLOWED)
         entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
             entry_id
@@ -149,62 +162,20 @@ def async_own_webhook(
         if entry is None or entry.state is not ConfigEntryState.LOADED:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         try:
-            status = await handler(hass, entry, request)
+            status = await handler(entry, request)
         except Exception:  # noqa: BLE001 - any failure must not read as delivered
-            # Home Assistant would answer 200 (and log the webhook id): seven.io
-            # must not take what was not applied as delivered.
+            # Home Assistant would answer 200 (and log the webhook id).
             LOGGER.exception("Could not handle a request from seven.io")
             return web.Response(status=HTTPStatus.INTERNAL_SERVER_ERROR)
         if status.is_client_error:
             note_refusal(entry)
         return web.Response(status=status)
 
-    webhook.async_register(
-        hass,
-        DOMAIN,
-        name,
-        webhook_id,
-        handle,
-        local_only=False,
-        # Every method Home Assistant's webhook view routes (HEAD it answers itself);
-        # others never reach it and get aiohttp's quiet 405.
-        allowed_methods=_ROUTED_METHODS,
-    )
-    owned.add(webhook_id)
+    return handle
 
 
-@callback
-def async_register_webhooks(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
-    """Own the entry's validation callback and call status webhooks."""
-    async_own_webhook(
-        hass,
-        entry,
-        entry.data[CONF_WEBHOOK_ID],
-        name=entry.title,
-        handler=_async_handle_callback,
-        # seven.io calls back with GET; POST is read the same way.
-        methods=("GET", "POST"),
-    )
-    async_own_webhook(
-        hass,
-        entry,
-        call_webhook_id(entry),
-        name=f"{entry.title} calls",
-        handler=_async_handle_status,
-        # seven.io posts the events as JSON.
-        methods=("POST",),
-    )
-
-
-@callback
-def async_unregister_webhook(hass: HomeAssistant, webhook_id: str) -> None:
-    """Let go of a webhook of a removed entry."""
-    webhook.async_unregister(hass, webhook_id)
-    hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
-
-
-async def _async_handle_callback(
-    hass: HomeAssistant, entry: CallerIdConfigEntry, request: web.Request
+async def _async_callback(
+    entry: CallerIdConfigEntry, request: web.Request
 ) -> HTTPStatus:
     """Apply seven.io's verdict if the request proves it belongs to a pending validation."""
     params = await _async_read_params(request)
@@ -240,9 +211,7 @@ async def _async_handle_callback(
     return HTTPStatus.OK
 
 
-async def _async_handle_status(
-    hass: HomeAssistant, entry: CallerIdConfigEntry, request: web.Request
-) -> HTTPStatus:
+async def _async_status(entry: CallerIdConfigEntry, request: web.Request) -> HTTPStatus:
     """Apply a voice_status event if it is about a call this entry placed."""
     if (body := await _async_read_body(request, MAX_EVENT_SIZE)) is None:
         return HTTPStatus.BAD_REQUEST
@@ -340,7 +309,8 @@ async def async_forget_webhooks(
     """
     webhook_ids = (entry.data[CONF_WEBHOOK_ID], call_webhook_id(entry))
     for webhook_id in webhook_ids:
-        async_unregister_webhook(hass, webhook_id)
+        webhook.async_unregister(hass, webhook_id)
+        hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
     for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED):
         ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
     try:
