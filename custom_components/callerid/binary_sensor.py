@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
+from .coordinator import CallerIdConfigEntry
 from .entity import CallerIdEntity, async_add_number_entities
 from .models import NumberRecord
 
@@ -22,13 +21,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a sensor for every stored number, and for each new one as it appears."""
-    async_add_number_entities(entry, async_add_entities, _entities)
-
-
-def _entities(
-    entry: CallerIdConfigEntry, coordinator: CallerIdCoordinator, record: NumberRecord
-) -> Iterable[CallerIdValidatedSensor]:
-    return (CallerIdValidatedSensor(entry, coordinator, record),)
+    async_add_number_entities(entry, async_add_entities, (CallerIdValidatedSensor,))
 
 
 class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
@@ -33,31 +31,28 @@ def async_hide_numbers_past_limit(
 ) -> frozenset[str]:
     """Return the stored numbers to add no entities for, and say so in a repair issue.
 
-    Home Assistant registers no more enabled entities for an entry past its limit and
-    drops the rest with a line in the log, which would leave numbers with some of their
-    entities. So whole numbers get entities while there is room for those of theirs not
-    registered yet (Home Assistant adds registered ones past the limit too), in order.
+    Past its limit Home Assistant drops an entry's new enabled entities with a line in
+    the log, which would leave numbers with some of their entities. So whole numbers
+    get entities, in order, while there is room for those not registered yet
+    (registered ones are added past the limit too).
     """
     registry = er.async_get(hass)
     room = async_entity_room(hass, entry)
     numbers = entry.runtime_data.numbers
     hidden: set[str] = set()
     # With room for every entity of every number (the usual case), nothing to count.
-    if room < len(numbers) * len(ENABLED_ENTITIES):
-        for number in numbers:
-            # Those Home Assistant would register now, and count against the limit.
-            missing = sum(
-                1
-                for platform, key in ENABLED_ENTITIES
-                if registry.async_get_entity_id(
-                    platform, DOMAIN, f"{entry.entry_id}_{number}_{key}"
-                )
-                is None
+    for number in numbers if room < len(numbers) * len(ENABLED_ENTITIES) else ():
+        missing = sum(
+            registry.async_get_entity_id(
+                platform, DOMAIN, f"{entry.entry_id}_{number}_{key}"
             )
-            if missing <= room:
-                room -= missing
-            else:
-                hidden.add(number)
+            is None
+            for platform, key in ENABLED_ENTITIES
+        )
+        if missing <= room:
+            room -= missing
+        else:
+            hidden.add(number)
     issue_id = f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}"
     if not hidden:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
@@ -87,33 +82,28 @@ def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
     return None
 
 
-type EntityFactory = Callable[
-    [CallerIdConfigEntry, CallerIdCoordinator, NumberRecord], Iterable[Entity]
-]
-
-
 @callback
 def async_add_number_entities(
     entry: CallerIdConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    factory: EntityFactory,
+    kinds: tuple[type[CallerIdEntity], ...],
 ) -> None:
-    """Add a platform's entities for every stored number, and for each new one."""
+    """Add an entity of each kind for every stored number, and for each new one."""
     coordinator = entry.runtime_data
 
     @callback
     def add(record: NumberRecord) -> None:
-        async_add_entities(factory(entry, coordinator, record))
+        async_add_entities(kind(coordinator, record) for kind in kinds)
 
     async_add_entities(
-        entity
+        kind(coordinator, record)
         for record in coordinator.numbers.values()
         if record.number not in coordinator.hidden
-        for entity in factory(entry, coordinator, record)
+        for kind in kinds
     )
     entry.async_on_unload(
         async_dispatcher_connect(
-            entry.runtime_data.hass, signal_new_number(entry.entry_id), add
+            coordinator.hass, signal_new_number(entry.entry_id), add
         )
     )
 
@@ -127,25 +117,17 @@ class CallerIdEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(
-        self,
-        entry: ConfigEntry,
-        coordinator: CallerIdCoordinator,
-        record: NumberRecord,
-    ) -> None:
+    def __init__(self, coordinator: CallerIdCoordinator, record: NumberRecord) -> None:
         """Tie the entity to the entry and the record's number."""
         number = self._number = record.number
-        self._entry_id = entry.entry_id
+        self._entry_id = entry_id = coordinator.entry.entry_id
         self._coordinator = coordinator
         self._record = record
-        self._attr_unique_id = f"{entry.entry_id}_{number}_{self.translation_key}"
+        self._attr_unique_id = f"{entry_id}_{number}_{self.translation_key}"
 
     @property
     def device_info(self) -> DeviceInfo:
-        """Return the number's device.
-
-        Made when asked (once, as the entity is added) rather than kept by each entity.
-        """
+        """Return the number's device (asked for once, as the entity is added)."""
         return DeviceInfo(
             identifiers={device_identifier(self._entry_id, self._number)},
             name=self._record.formatted,

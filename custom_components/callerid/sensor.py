@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +11,10 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ValidationStatus
-from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
+from .coordinator import CallerIdConfigEntry
 from .entity import CallerIdEntity, async_add_number_entities
 from .helpers import signal_call
-from .models import CallOutcome, NumberRecord
+from .models import CallOutcome
 
 PARALLEL_UPDATES = 0
 
@@ -29,18 +28,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every stored number, and of each new one as it appears."""
-    async_add_number_entities(entry, async_add_entities, _entities)
-
-
-def _entities(
-    entry: CallerIdConfigEntry, coordinator: CallerIdCoordinator, record: NumberRecord
-) -> Iterable[SensorEntity]:
-    return (
-        CallerIdStatusSensor(entry, coordinator, record),
-        CallerIdCompletedSensor(entry, coordinator, record),
-        # With the others, not when the number is validated: adding an entity in the
-        # middle of a callback costs it more than all else it does.
-        CallerIdLastCallSensor(entry, coordinator, record),
+    async_add_number_entities(
+        entry,
+        async_add_entities,
+        # Last call with the others, not once the number is validated: adding an
+        # entity in the middle of a callback costs it more than all else it does.
+        (CallerIdStatusSensor, CallerIdCompletedSensor, CallerIdLastCallSensor),
     )
 
 

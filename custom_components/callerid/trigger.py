@@ -26,19 +26,10 @@ from .const import (
 )
 from .models import NumberRecord
 
-TRIGGER_VALIDATION_COMPLETED: Final = "validation_completed"
-TRIGGER_CALL_ENDED: Final = "call_ended"
 CONF_OUTCOME: Final = "outcome"
 
-OUTCOMES: Final = [
-    status.value
-    for status in ValidationStatus
-    if status is not ValidationStatus.PENDING
-]
-CALL_OUTCOMES: Final = ["answered", "not_answered"]
 
-
-def _options_schema(outcomes: list[str]) -> probatio.Schema:
+def _options_schema(outcomes: tuple[str, ...]) -> probatio.Schema:
     return probatio.Schema(
         {
             probatio.Required(CONF_OPTIONS, default=dict): {
@@ -77,7 +68,7 @@ class _CallerIdTrigger(Trigger):
     """Fires on an event of the integration, for chosen numbers and outcomes."""
 
     _event_type: str
-    _schema: probatio.Schema
+    _outcomes_allowed: tuple[str, ...]
 
     @override
     @classmethod
@@ -85,7 +76,7 @@ class _CallerIdTrigger(Trigger):
         cls, hass: HomeAssistant, config: ConfigType
     ) -> ConfigType:
         """Validate the options."""
-        return cast("ConfigType", cls._schema(config))
+        return cast("ConfigType", _options_schema(cls._outcomes_allowed)(config))
 
     def __init__(self, hass: HomeAssistant, config: TriggerConfig) -> None:
         """Keep the chosen devices and outcomes."""
@@ -112,14 +103,14 @@ class _CallerIdTrigger(Trigger):
         def _fired(event: Event[dict[str, Any]]) -> None:
             data = event.data
             number, outcome = self._number_and_outcome(data)
-            if self._outcomes and outcome not in self._outcomes:
-                return
             entry_id = data["config_entry_id"]
             device = devices.async_get_device_by_identifier(
                 device_identifier(entry_id, number), entry_id
             )
             device_id = device.id if device is not None else None
-            if self._device_ids and device_id not in self._device_ids:
+            if (self._outcomes and outcome not in self._outcomes) or (
+                self._device_ids and device_id not in self._device_ids
+            ):
                 return
             run_action(
                 {**data, ATTR_DEVICE_ID: device_id},
@@ -134,7 +125,7 @@ class ValidationCompletedTrigger(_CallerIdTrigger):
     """Fires when a validation of a chosen number ends with a chosen outcome."""
 
     _event_type = EVENT_VALIDATION_COMPLETED
-    _schema = _options_schema(OUTCOMES)
+    _outcomes_allowed = tuple(s for s in ValidationStatus if s != "pending")
 
     @staticmethod
     def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
@@ -145,19 +136,16 @@ class CallEndedTrigger(_CallerIdTrigger):
     """Fires when a call from a chosen number ends, answered or not."""
 
     _event_type = EVENT_CALL_ENDED
-    _schema = _options_schema(CALL_OUTCOMES)
+    _outcomes_allowed = ("answered", "not_answered")
 
     @staticmethod
     def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
         return data["from"], "answered" if data["answered"] else "not_answered"
 
 
-TRIGGERS: dict[str, type[Trigger]] = {
-    TRIGGER_VALIDATION_COMPLETED: ValidationCompletedTrigger,
-    TRIGGER_CALL_ENDED: CallEndedTrigger,
-}
-
-
 async def async_get_triggers(hass: HomeAssistant) -> dict[str, type[Trigger]]:
     """Return the integration's triggers."""
-    return TRIGGERS
+    return {
+        "validation_completed": ValidationCompletedTrigger,
+        "call_ended": CallEndedTrigger,
+    }
