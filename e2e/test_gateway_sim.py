@@ -552,16 +552,11 @@ async def test_hook_create_list_delete(gateway: Any) -> None:
     hook_id = await client(gateway).create_hook(url)
     assert hook_id == "42"
     (hook,) = await client(gateway).hooks()
-    assert hook == Hook(
-        hook_id="42",
-        target_url=url,
-        event_type="voice_status",
-        request_method="JSON",
-        enabled=True,
-        created=hook.created,
-        event_filter=None,
-    )
-    assert hook.created
+    assert hook == Hook(hook_id="42", target_url=url, event_type="voice_status")
+    listed = next(iter(sim.hooks.values())).as_json()
+    assert listed["request_method"] == "JSON"
+    assert listed["enabled"] is True
+    assert listed["created"]
     sim.keys["other-key"] = sim.keys["demo-key"]
     assert await client(gateway, key="other-key").hooks() == ()
     with pytest.raises(SevenApiError, match="not found"):
