@@ -14,8 +14,6 @@ DEFAULT_BASE_URL = "https://gateway.seven.io/api"
 DEFAULT_TIMEOUT = 10.0
 SENT_WITH = "HomeAssistant-callerid"
 
-CODE_INVALID_KEY = "900"
-CODE_MISSING_SCOPE = "902"
 # seven.io's error codes; where a number is a valid answer (the balance), only these
 # are read as errors.
 ERROR_CODES = frozenset({"500", "600", "700", "900", "901", "902", "903"})
@@ -66,6 +64,13 @@ class SevenInvalidNumberError(SevenApiError):
     """The gateway refused the number."""
 
 
+# The codes with an error of their own; any other code is a SevenApiError.
+_CODE_ERRORS: dict[str, type[SevenApiError]] = {
+    "900": SevenAuthenticationError,
+    "902": SevenMissingScopeError,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """Credit left on the account."""
@@ -90,7 +95,33 @@ class AlreadyValidated:
     voice: bool
 
 
-type ValidationResult = ValidationStarted | AlreadyValidated
+@dataclass(frozen=True, slots=True)
+class VoiceCall:
+    """One recipient's row of a voice answer."""
+
+    call_id: str | None
+    recipient: str
+    success: bool
+    error: str | None
+    price: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceResult:
+    """The gateway's answer to a text-to-speech call."""
+
+    total_price: float | None
+    balance: float | None
+    calls: tuple[VoiceCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """A webhook of the account."""
+
+    hook_id: str
+    target_url: str
+    event_type: str
 
 
 class SevenClient:
@@ -121,7 +152,7 @@ class SevenClient:
 
     async def validate_for_voice(
         self, number: str, *, callback: str | None = None
-    ) -> ValidationResult:
+    ) -> ValidationStarted | AlreadyValidated:
         """Ask the gateway to call `number` with a code. Never retried: each call rings a phone."""
         form = {"number": number}
         if callback is not None:
@@ -131,8 +162,7 @@ class SevenClient:
             raise SevenApiError("unexpected_response")
         if not data["success"]:
             raise SevenInvalidNumberError("invalid_number", _text(data.get("error")))
-        code = data.get("code")
-        if code is not None:
+        if (code := data.get("code")) is not None:
             if not isinstance(code, str) or not _VALIDATION_CODE.fullmatch(code):
                 raise SevenApiError("unexpected_response")
             return ValidationStarted(code=code)
@@ -141,9 +171,7 @@ class SevenClient:
             raise SevenApiError("unexpected_response")
         caller_id = data.get("id")
         return AlreadyValidated(
-            caller_id=caller_id
-            if isinstance(caller_id, int) and not isinstance(caller_id, bool)
-            else None,
+            caller_id=caller_id if type(caller_id) is int else None,
             formatted_number=_text(data.get("formatted_output")),
             voice=data.get("voice") is True,
         )
@@ -157,7 +185,6 @@ class SevenClient:
         query: dict[str, str] | None = None,
         number_ok: bool = False,
     ) -> Any:
-        """Send one request and return the decoded JSON, raising the client's errors."""
         headers = {
             "X-Api-Key": self._api_key,
             "Accept": "application/json",
@@ -202,8 +229,7 @@ class SevenClient:
 
     async def hooks(self) -> tuple[Hook, ...]:
         """Return the account's webhooks."""
-        data = _hooks_answer(await self._request("GET", "hooks"))
-        hooks = data.get("hooks", [])
+        hooks = _hooks_answer(await self._request("GET", "hooks")).get("hooks", [])
         if not isinstance(hooks, list):
             raise SevenApiError("unexpected_response")
         return tuple(_hook(hook) for hook in hooks)
@@ -239,57 +265,18 @@ def _decode(body: str, *, number_ok: bool) -> Any:
     try:
         data = json.loads(body)
     except ValueError:
-        data = body.strip()
-    if isinstance(data, (str, int)) and not isinstance(data, bool):
-        text = str(data).strip()
-        if _ERROR_CODE.fullmatch(text) and (
-            not number_ok or isinstance(data, str) or text in ERROR_CODES
-        ):
-            raise _error_for_code(text)
-        if isinstance(data, str):
-            raise SevenApiError("unexpected_response")
-    return data
-
-
-def _error_for_code(code: str) -> SevenApiError:
-    if code == CODE_INVALID_KEY:
-        return SevenAuthenticationError(code)
-    if code == CODE_MISSING_SCOPE:
-        return SevenMissingScopeError(code)
-    return SevenApiError(code)
+        data = body
+    if type(data) is int and (not number_ok or str(data) in ERROR_CODES):
+        data = str(data)
+    if not isinstance(data, str):
+        return data
+    if not _ERROR_CODE.fullmatch(code := data.strip()):
+        raise SevenApiError("unexpected_response")
+    raise _CODE_ERRORS.get(code, SevenApiError)(code)
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceCall:
-    """One recipient's row of a voice answer."""
-
-    call_id: str | None
-    recipient: str
-    success: bool
-    error: str | None
-    price: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceResult:
-    """The gateway's answer to a text-to-speech call."""
-
-    total_price: float | None
-    balance: float | None
-    calls: tuple[VoiceCall, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Hook:
-    """A webhook of the account."""
-
-    hook_id: str
-    target_url: str
-    event_type: str
 
 
 def _voice_result(data: Any) -> VoiceResult:
@@ -298,7 +285,7 @@ def _voice_result(data: Any) -> VoiceResult:
         # Without rows, a `success` other than 100/101 is the gateway's error code.
         code = data.get("success") if isinstance(data, dict) else None
         if isinstance(code, str) and _ERROR_CODE.fullmatch(code) and code[0] != "1":
-            raise _error_for_code(code)
+            raise _CODE_ERRORS.get(code, SevenApiError)(code)
         raise SevenApiError("unexpected_response")
     return VoiceResult(
         _number(data.get("total_price")),
@@ -310,9 +297,9 @@ def _voice_result(data: Any) -> VoiceResult:
 def _voice_call(message: object) -> VoiceCall:
     if (
         not isinstance(message, dict)
-        or not isinstance(message.get("success"), bool)
-        or not isinstance(message.get("recipient"), str)
-        or (message.get("id") is not None and _id(message["id"]) is None)
+        or not isinstance(success := message.get("success"), bool)
+        or not isinstance(recipient := message.get("recipient"), str)
+        or ((call_id := message.get("id")) is not None and _id(call_id) is None)
     ):
         raise SevenApiError("unexpected_response")
     # `error_text` says what went wrong; `error` may hold only a code.
@@ -320,16 +307,11 @@ def _voice_call(message: object) -> VoiceCall:
         message.get("error")
     )
     return VoiceCall(
-        _id(message.get("id")),
-        message["recipient"],
-        message["success"],
-        error,
-        _number(message.get("price")),
+        _id(call_id), recipient, success, error, _number(message.get("price"))
     )
 
 
 def _hooks_answer(data: Any) -> dict[str, Any]:
-    """Return a hooks answer that reports success; raise for a refusal or anything else."""
     if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
         raise SevenApiError("unexpected_response")
     if not data["success"]:
@@ -338,15 +320,11 @@ def _hooks_answer(data: Any) -> dict[str, Any]:
 
 
 def _hook(hook: object) -> Hook:
-    if not isinstance(hook, dict):
-        raise SevenApiError("unexpected_response")
-    hook_id = _id(hook.get("id"))
-    target_url = hook.get("target_url")
-    event_type = hook.get("event_type")
     if (
-        hook_id is None
-        or not isinstance(target_url, str)
-        or not isinstance(event_type, str)
+        not isinstance(hook, dict)
+        or (hook_id := _id(hook.get("id"))) is None
+        or not isinstance(target_url := hook.get("target_url"), str)
+        or not isinstance(event_type := hook.get("event_type"), str)
     ):
         raise SevenApiError("unexpected_response")
     return Hook(hook_id, target_url, event_type)
@@ -354,13 +332,12 @@ def _hook(hook: object) -> Hook:
 
 def _id(value: object) -> str | None:
     """Return an id the gateway sent as a number or as text, as text; None if it is neither."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if type(value) is int:  # not a bool
         return str(value)
     return value if isinstance(value, str) and value.strip() else None
 
 
 def _number(value: object) -> float | None:
-    """Return an amount that may be absent; raise for one that is not a number."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -369,6 +346,4 @@ def _number(value: object) -> float | None:
 
 
 def _code_or_text(value: object) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _text(value)
+    return str(value) if type(value) is int else _text(value)

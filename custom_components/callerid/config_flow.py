@@ -84,13 +84,6 @@ def _gateway_schema(*, collapsed: bool) -> probatio.Schema:
     )
 
 
-def _user_schema(title: str, *, collapsed: bool) -> probatio.Schema:
-    """Return the user step's schema: a name for the account, its key, the gateway."""
-    return probatio.Schema(
-        {probatio.Required(CONF_NAME, default=title): TextSelector()}
-    ).extend(_gateway_schema(collapsed=collapsed).schema)
-
-
 def _unique_id(api_key: str) -> str:
     """Identify an account by its key without storing the key as the id."""
     return hashlib.sha256(api_key.encode()).hexdigest()
@@ -112,31 +105,28 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a name for the account and its API key."""
         errors: dict[str, str] = {}
-        title = self._proposed_title()
+        taken = {entry.title for entry in self._async_current_entries()}
+        names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
+        title = next(name for name in names if name not in taken)
         if user_input is not None:
             await self.async_set_unique_id(_unique_id(user_input[CONF_API_KEY]))
             self._abort_if_unique_id_configured()
             if not (errors := await self._async_check(user_input)):
                 return self.async_create_entry(
-                    title=str(user_input.get(CONF_NAME, "")).strip() or title,
+                    title=user_input[CONF_NAME].strip() or title,
                     data={
                         **_entry_data(user_input),
                         CONF_WEBHOOK_ID: webhook.async_generate_id(),
                     },
                 )
+        schema = probatio.Schema(
+            {probatio.Required(CONF_NAME, default=title): TextSelector()}
+        ).extend(_gateway_schema(collapsed=_collapsed(user_input)).schema)
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                _user_schema(title, collapsed=_collapsed(user_input)), user_input
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
             errors=errors,
         )
-
-    def _proposed_title(self) -> str:
-        """Return "seven.io", or "seven.io 2" and so on when that name is taken."""
-        taken = {entry.title for entry in self._async_current_entries()}
-        names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
-        return next(name for name in names if name not in taken)
 
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
@@ -149,7 +139,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a new API key."""
         return await self._async_step_replace_key(
-            "reauth_confirm", self._get_reauth_entry(), user_input, KEY_SCHEMA
+            "reauth_confirm", self._get_reauth_entry(), user_input, with_url=False
         )
 
     async def async_step_reconfigure(
@@ -157,10 +147,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the API key or the gateway URL."""
         return await self._async_step_replace_key(
-            "reconfigure",
-            self._get_reconfigure_entry(),
-            user_input,
-            _gateway_schema(collapsed=_collapsed(user_input)),
+            "reconfigure", self._get_reconfigure_entry(), user_input, with_url=True
         )
 
     async def _async_step_replace_key(
@@ -168,36 +155,32 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         step_id: str,
         entry: ConfigEntry,
         user_input: dict[str, Any] | None,
-        schema: probatio.Schema,
+        *,
+        with_url: bool,
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         current_url = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
+        current = {SECTION_ADVANCED: {CONF_BASE_URL: current_url}}
         if user_input is not None:
-            if SECTION_ADVANCED not in schema.schema:
-                user_input = {
-                    **user_input,
-                    SECTION_ADVANCED: {CONF_BASE_URL: current_url},
-                }
+            if not with_url:
+                user_input = current | user_input
             unique_id = _unique_id(user_input[CONF_API_KEY])
             if unique_id != entry.unique_id:
                 await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_configured()
             if not (errors := await self._async_check(user_input)):
-                kept = {
-                    key: value
-                    for key, value in entry.data.items()
-                    if key not in (CONF_API_KEY, CONF_BASE_URL)
-                }
+                data = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
                 return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, data=kept | _entry_data(user_input)
+                    entry, unique_id=unique_id, data=data | _entry_data(user_input)
                 )
-        suggested = user_input or {SECTION_ADVANCED: {CONF_BASE_URL: current_url}}
-        if SECTION_ADVANCED in schema.schema and current_url != DEFAULT_BASE_URL:
-            # Another gateway is in use: show it rather than hide it.
-            schema = _gateway_schema(collapsed=False)
+        # Another gateway in use is shown rather than hidden.
+        collapsed = _collapsed(user_input) and _collapsed(current)
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            data_schema=self.add_suggested_values_to_schema(
+                _gateway_schema(collapsed=collapsed) if with_url else KEY_SCHEMA,
+                user_input or current,
+            ),
             errors=errors,
         )
 
@@ -209,11 +192,8 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "invalid_url"}
         if base_url.scheme not in ("http", "https") or not base_url.host:
             return {"base": "invalid_url"}
-        client = SevenClient(
-            async_get_clientsession(self.hass),
-            user_input[CONF_API_KEY],
-            base_url=str(base_url),
-        )
+        session = async_get_clientsession(self.hass)
+        client = SevenClient(session, user_input[CONF_API_KEY], base_url=str(base_url))
         try:
             await client.balance()
         except SevenMissingScopeError:
@@ -228,17 +208,12 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
 
-# Each option's range, checked by the step so that its message names the range; the
-# selectors carry none, or Home Assistant would refuse with "Value 500.0 is too large".
-OPTION_RANGES: dict[str, tuple[int, int]] = {
-    CONF_CODE_LIFETIME: (1, 120),
-    CONF_COOLDOWN: (0, 3600),
-    CONF_MAX_CALLS: (1, 500),
-}
-_OPTION_ERRORS = {
-    CONF_CODE_LIFETIME: "code_lifetime_range",
-    CONF_COOLDOWN: "cooldown_range",
-    CONF_MAX_CALLS: "max_calls_range",
+# Each option's range and the error that names it, checked by the step; the selectors
+# carry none, or Home Assistant would refuse with "Value 500.0 is too large".
+OPTION_RANGES: dict[str, tuple[int, int, str]] = {
+    CONF_CODE_LIFETIME: (1, 120, "code_lifetime_range"),
+    CONF_COOLDOWN: (0, 3600, "cooldown_range"),
+    CONF_MAX_CALLS: (1, 500, "max_calls_range"),
 }
 
 
@@ -271,8 +246,8 @@ class CallerIdOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             values = {key: int(value) for key, value in user_input.items()}
             errors = {
-                key: _OPTION_ERRORS[key]
-                for key, (low, high) in OPTION_RANGES.items()
+                key: error
+                for key, (low, high, error) in OPTION_RANGES.items()
                 if not low <= values[key] <= high
             }
             if not errors:
@@ -298,7 +273,6 @@ def _collapsed(user_input: dict[str, Any] | None) -> bool:
 
 
 def _entry_data(user_input: dict[str, Any]) -> dict[str, Any]:
-    """Return what the entry stores; the gateway URL only where it is not seven.io's."""
     data = {CONF_API_KEY: user_input[CONF_API_KEY]}
     if (base_url := _base_url(user_input)) != DEFAULT_BASE_URL:
         data[CONF_BASE_URL] = base_url

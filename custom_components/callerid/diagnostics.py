@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_CALL_CLOUDHOOK_URL, CONF_CALL_WEBHOOK_ID, CONF_CLOUDHOOK_URL
 from .coordinator import CallerIdConfigEntry
-from .models import NumberRecord
 from .phone import mask_number
 
 TO_REDACT = {
@@ -36,15 +35,12 @@ async def async_get_config_entry_diagnostics(
                 "options": dict(entry.options),
                 "unique_id": entry.unique_id,
             },
+            # Each number masked as in the logs, also where it is formatted.
             "numbers": [
-                _masked(record) for record in entry.runtime_data.numbers.values()
+                asdict(record)
+                | dict.fromkeys(("number", "formatted"), mask_number(record.number))
+                for record in entry.runtime_data.numbers.values()
             ],
         },
         TO_REDACT,
     )
-
-
-def _masked(record: NumberRecord) -> dict[str, Any]:
-    """Return the record with its number masked as in the logs."""
-    masked = mask_number(record.number)
-    return asdict(record) | {"number": masked, "formatted": masked}
