@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from .coordinator import CallerIdCoordinator
 
 CALL_MEMORY = timedelta(days=1)
-HOUR = timedelta(hours=1)
 
 
 class CallLog:
@@ -59,15 +58,14 @@ class CallLog:
 
     def snapshot(self, changed: Mapping[str, PlacedCall]) -> dict[str, Any]:
         """Return the fields of the file this log holds, with `changed` calls."""
-        now = dt_util.utcnow()
-        calls = {
-            call_id: call
-            for call_id, call in {**self.calls, **changed}.items()
-            if call.placed_at >= now - CALL_MEMORY
-        }
+        since = dt_util.utcnow() - CALL_MEMORY
         latest = [call for call in changed.values() if self._latest(call)]
         return {
-            "calls": calls,
+            "calls": {
+                call_id: call
+                for call_id, call in {**self.calls, **changed}.items()
+                if call.placed_at >= since
+            },
             "last_call": self.last | {call.sender: call.outcome for call in latest},
             "attempts": list(self.limit.recent()),
         }
@@ -94,28 +92,26 @@ class CallLog:
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
         rows: list[dict[str, Any]] = []
-        errors: list[SevenError] = []
+        first_error: SevenError | None = None
         try:
             for recipient in recipients:
                 row, error = await self._async_place(
                     sender, recipient, message, ringtime
                 )
                 rows.append(row)
-                if error is None:
-                    continue
-                errors.append(error)
+                first_error = first_error or error
                 if isinstance(error, SevenAuthenticationError):
                     self._owner.entry.async_start_reauth(self._owner.hass)
                     break  # the key is refused: every other call would be too
         finally:
             self.limit.reserved -= len(recipients)
         if not any(row["success"] for row in rows):
-            if errors:
-                raise gateway_error(errors[0], sender) from errors[0]
+            if first_error is not None:
+                raise gateway_error(first_error, sender) from first_error
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="call_refused",
-                translation_placeholders={"error": rows[0]["error"] or "-"},
+                translation_placeholders={"error": rows[0]["error"]},
             )
         return {
             "calls": rows,
@@ -148,9 +144,8 @@ class CallLog:
         ids = dict.fromkeys(call.call_id for call in rung if call.call_id)
         placed = [PlacedCall(i, foreign_id, sender, recipient, now) for i in ids]
         await self._async_count(len(rung), placed)
-        if not placed:
-            refused = result.calls[0].error if result.calls else None
-            return _row(recipient, error=refused or "refused"), None
+        if not placed:  # the client answers with a row per recipient, or raises
+            return _row(recipient, error=result.calls[0].error or "refused"), None
         price = sum(call.price or 0 for call in rung)
         return _row(recipient, call_id=placed[0].call_id, price=price), None
 
@@ -164,9 +159,7 @@ class CallLog:
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)
-            self._owner.hass.bus.async_fire(
-                EVENT_CALL_PLACED, _event_data(self._owner.entry.entry_id, call)
-            )
+            self._fire(EVENT_CALL_PLACED, call)
             LOGGER.debug(
                 "Call from %s to %s placed",
                 mask_number(call.sender),
@@ -181,11 +174,7 @@ class CallLog:
     async def async_status(
         self, call_id: str, foreign_id: str | None, status: str, duration: int
     ) -> PlacedCall | None:
-        """Apply a status event of a call this entry placed; None if it is no such call.
-
-        An update before the end (ringing) is taken in and changes nothing; the final
-        status ends the call once.
-        """
+        """Apply a status event of a call this entry placed; None if it is no such call."""
         call = self.calls.get(call_id)
         if (
             call is None
@@ -194,7 +183,7 @@ class CallLog:
         ):
             return None  # not a call this entry placed in the last day
         if (outcome := outcome_of(status, duration)) is None:
-            return call
+            return call  # an update before the end (ringing): taken in, nothing changes
         if call.outcome is not CallOutcome.CALLING:
             return None  # ended already: a replay is refused like a forgery
         return await asyncio.shield(
@@ -211,16 +200,23 @@ class CallLog:
             ended = call.ended(outcome)
             await self._owner.async_write(calls={call_id: ended})
             self._keep(ended)
-        self._owner.hass.bus.async_fire(
-            EVENT_CALL_ENDED,
-            _event_data(self._owner.entry.entry_id, ended)
-            | {
-                "status": status,
-                "answered": outcome is CallOutcome.ANSWERED,
-                "duration": duration,
-            },
+        answered = outcome is CallOutcome.ANSWERED
+        self._fire(
+            EVENT_CALL_ENDED, ended, status=status, answered=answered, duration=duration
         )
         return ended
+
+    def _fire(self, event: str, call: PlacedCall, **data: Any) -> None:
+        self._owner.hass.bus.async_fire(
+            event,
+            {
+                "config_entry_id": self._owner.entry.entry_id,
+                "call_id": call.call_id,
+                "from": call.sender,
+                "to": call.recipient,
+                **data,
+            },
+        )
 
     def _latest(self, call: PlacedCall) -> bool:
         """Return whether `call` is the latest from its number this log knows."""
@@ -261,32 +257,12 @@ class HourlyLimit:
 
     def recent(self) -> list[datetime]:
         """Return the attempts of the last hour, the older ones dropped."""
-        since = dt_util.utcnow() - HOUR
+        since = dt_util.utcnow() - timedelta(hours=1)
         self.attempts = [moment for moment in self.attempts if moment >= since]
         return self.attempts
 
 
-def _row(
-    to: str,
-    *,
-    call_id: str | None = None,
-    error: str | None = None,
-    price: float | None = None,
-) -> dict[str, Any]:
-    """Return a call's row of the action's response."""
-    return {
-        "to": to,
-        "call_id": call_id,
-        "success": call_id is not None,
-        "error": error,
-        "price": price,
-    }
-
-
-def _event_data(entry_id: str, call: PlacedCall) -> dict[str, Any]:
-    return {
-        "config_entry_id": entry_id,
-        "call_id": call.call_id,
-        "from": call.sender,
-        "to": call.recipient,
-    }
+def _row(to: str, call_id: str | None = None, **fields: str | float) -> dict[str, Any]:
+    """Return a call's row of the action's response, with its `error` or `price`."""
+    row: dict[str, Any] = {"to": to, "call_id": call_id, "success": call_id is not None}
+    return row | {"error": None, "price": None} | fields

@@ -33,13 +33,15 @@ from .const import (
     SERVICE_VALIDATE,
 )
 from .coordinator import CallerIdConfigEntry
+from .models import NumberRecord
 from .phone import mask_number, to_e164
+
+# A number as a person types it; the action parses it.
+_NUMBER = probatio.All(cv.string, probatio.Length(max=64))
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
     {
-        probatio.Required(ATTR_NUMBER): probatio.All(
-            cv.string, probatio.Length(max=64)
-        ),
+        probatio.Required(ATTR_NUMBER): _NUMBER,
         probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
     }
 )
@@ -50,9 +52,7 @@ SERVICE_CALL_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_CALLER_ID): probatio.All(
             cv.string, probatio.Length(max=255)
         ),
-        probatio.Required(ATTR_TO): probatio.All(
-            cv.ensure_list, [probatio.All(cv.string, probatio.Length(max=64))]
-        ),
+        probatio.Required(ATTR_TO): probatio.All(cv.ensure_list, [_NUMBER]),
         probatio.Required(ATTR_MESSAGE): cv.string,
         probatio.Optional(ATTR_RINGTIME): probatio.Coerce(int),
     }
@@ -62,19 +62,24 @@ SERVICE_CALL_SCHEMA = probatio.Schema(
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_VALIDATE,
-        _async_validate,
-        schema=SERVICE_VALIDATE_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_CALL,
-        _async_call,
-        schema=SERVICE_CALL_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
+    for name, handler, schema in (
+        (SERVICE_VALIDATE, _async_validate, SERVICE_VALIDATE_SCHEMA),
+        (SERVICE_CALL, _async_call, SERVICE_CALL_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            handler,
+            schema=schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
     )
 
 
@@ -92,48 +97,27 @@ def _to_e164(hass: HomeAssistant, raw: str) -> str:
     if (number := to_e164(raw, hass.config.country)) is None:
         # Home Assistant logs the message of a failed action: what was typed is
         # masked there like any number.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_number",
-            translation_placeholders={"number": mask_number(raw)},
-        )
+        raise _invalid("invalid_number", number=mask_number(raw))
     return number
 
 
 async def _async_call(call: ServiceCall) -> ServiceResponse:
     """Place a text-to-speech call from a validated caller ID to each recipient."""
-    hass = call.hass
-    entry, sender = _caller_id_for_call(hass, call.data[ATTR_CALLER_ID])
-    recipients = [_to_e164(hass, raw) for raw in call.data[ATTR_TO]]
+    entry, sender = _caller_id_for_call(call.hass, call.data[ATTR_CALLER_ID])
+    recipients = [_to_e164(call.hass, raw) for raw in call.data[ATTR_TO]]
     message: str = call.data[ATTR_MESSAGE]
     ringtime: int | None = call.data.get(ATTR_RINGTIME)
-    _check_call(recipients, message, ringtime)
+    # What seven.io would refuse is refused before anything rings.
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise _invalid("recipients_count", max=str(MAX_RECIPIENTS))
+    if not message.strip() or len(message) > MAX_MESSAGE_LENGTH:
+        raise _invalid("message_length", max=str(MAX_MESSAGE_LENGTH))
+    low, high = RINGTIME_RANGE
+    if ringtime is not None and not low <= ringtime <= high:
+        raise _invalid("ringtime_range", min=str(low), max=str(high))
     return await entry.runtime_data.calls.async_call(
         sender, recipients, message, ringtime
     )
-
-
-def _check_call(recipients: list[str], message: str, ringtime: int | None) -> None:
-    """Refuse what seven.io would refuse, before anything rings."""
-    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="recipients_count",
-            translation_placeholders={"max": str(MAX_RECIPIENTS)},
-        )
-    if not len(message.strip()) >= 1 or len(message) > MAX_MESSAGE_LENGTH:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="message_length",
-            translation_placeholders={"max": str(MAX_MESSAGE_LENGTH)},
-        )
-    low, high = RINGTIME_RANGE
-    if ringtime is not None and not low <= ringtime <= high:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="ringtime_range",
-            translation_placeholders={"min": str(low), "max": str(high)},
-        )
 
 
 def _caller_id_for_call(
@@ -143,44 +127,27 @@ def _caller_id_for_call(
 
     `caller_id` is the number's Caller ID sensor (the UI's picker) or the number itself.
     """
-    number: str | None = None
     entry_id: str | None = None
-    if (entity := er.async_get(hass).async_get(caller_id)) is not None:
-        if entity.platform == DOMAIN and entity.config_entry_id is not None:
-            entry_id = entity.config_entry_id
-            number = entity.unique_id.removeprefix(f"{entry_id}_").rsplit("_", 1)[0]
+    if (entity := er.async_get(hass).async_get(caller_id)) is None:
+        number = _to_e164(hass, caller_id)
+    elif entity.platform == DOMAIN and entity.config_entry_id is not None:
+        entry_id = entity.config_entry_id
+        number = entity.unique_id.removeprefix(f"{entry_id}_").rsplit("_", 1)[0]
     else:
-        number = to_e164(caller_id, hass.config.country)
-    if number is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_number",
-            translation_placeholders={"number": mask_number(caller_id)},
-        )
-    entries: list[CallerIdConfigEntry] = [
-        entry
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if entry_id is None or entry.entry_id == entry_id
-    ]
-    records = [
+        raise _invalid("invalid_number", number=mask_number(caller_id))
+    records: list[tuple[CallerIdConfigEntry, NumberRecord]] = [
         (entry, record)
-        for entry in entries
-        if (record := entry.runtime_data.numbers.get(number)) is not None
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if (entry_id is None or entry.entry_id == entry_id)
+        and (record := entry.runtime_data.numbers.get(number)) is not None
     ]
     # A number validated on several accounts: any of them may call from it.
     validated = [(entry, record) for entry, record in records if record.validated]
+    masked = mask_number(number)
     if not validated:
         status = records[0][1].status.value if records else "unknown"
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="caller_id_not_validated",
-            translation_placeholders={"number": mask_number(number), "status": status},
-        )
+        raise _invalid("caller_id_not_validated", number=masked, status=status)
     entry, record = validated[0]
     if record.voice is False:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="caller_id_not_for_voice",
-            translation_placeholders={"number": mask_number(number)},
-        )
+        raise _invalid("caller_id_not_for_voice", number=masked)
     return entry, number

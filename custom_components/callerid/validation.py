@@ -8,7 +8,6 @@ before that waits for it.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 import hmac
 import math
 import secrets
@@ -28,13 +27,7 @@ from .const import (
     ValidationStatus,
 )
 from .helpers import async_entity_room, gateway_errors
-from .models import (
-    NO_TOKEN_HASH,
-    CallbackResult,
-    NumberRecord,
-    hash_token,
-    new_record,
-)
+from .models import NO_TOKEN_HASH, CallbackResult, NumberRecord, hash_token, new_record
 from .notification import async_dismiss_code, async_show_code
 from .phone import format_number, mask_number
 from .reachability import CallbackUrl, async_callback_url
@@ -62,24 +55,48 @@ class Validations:
     async def async_validate(self, number: str) -> dict[str, Any]:
         """Have seven.io call `number` with a code; return what the action answers.
 
-        Refused while a request for the number is under way or its code is young.
+        Refused while a request for the number is under way or its code is young, and
+        for a new number whose entities Home Assistant would not add (it only logs).
         """
-        self._check_cooldown(number)
-        self._check_room(number)
-        token = secrets.token_urlsafe(32)
-        return await asyncio.shield(
-            self._owner.track(self._async_validate(number, token))
-        )
+        owner = self._owner
+        cooldown = owner.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
+        record = owner.numbers.get(number)
+        wait = 0.0
+        if number in self._asking:
+            # Its cooldown starts once seven.io answers.
+            wait = max(cooldown, 1)
+        elif record is not None and record.status is ValidationStatus.PENDING:
+            wait = cooldown - (dt_util.utcnow() - record.requested_at).total_seconds()
+        if wait > 0:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="cooldown",
+                translation_placeholders={
+                    "number": mask_number(number),
+                    "seconds": str(math.ceil(wait)),
+                },
+            )
+        # New numbers being asked for right now get their entities soon.
+        needed = (1 + len(self._asking)) * len(ENABLED_ENTITIES)
+        if record is None and needed > async_entity_room(owner.hass, owner.entry):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_numbers",
+                translation_placeholders={
+                    "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
+                },
+            )
+        return await asyncio.shield(owner.track(self._async_validate(number)))
 
-    async def _async_validate(self, number: str, token: str) -> dict[str, Any]:
+    async def _async_validate(self, number: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(32)
         hashed = hash_token(token)
         task = cast("asyncio.Task[Any]", asyncio.current_task())
         # From now on a callback with this token waits for the answer, not refused.
         self._asking[number] = (hashed, task)
+        owner = self._owner
         try:
-            callback_url = await async_callback_url(
-                self._owner.hass, self._owner.entry, token
-            )
+            callback_url = await async_callback_url(owner.hass, owner.entry, token)
             return await self._async_ask(number, hashed, callback_url)
         finally:
             self._asking.pop(number, None)
@@ -197,46 +214,6 @@ class Validations:
             self._owner.put(completed)
         self._owner.completed(completed)
         return completed
-
-    def _check_cooldown(self, number: str) -> None:
-        """Refuse to ring a number again while a request for it runs or its code is young."""
-        cooldown = timedelta(
-            seconds=self._owner.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
-        )
-        record = self._owner.numbers.get(number)
-        if number in self._asking:
-            # Its cooldown starts once seven.io answers.
-            wait = max(cooldown, timedelta(seconds=1))
-        elif record is None or record.status is not ValidationStatus.PENDING:
-            return
-        else:
-            wait = record.requested_at + cooldown - dt_util.utcnow()
-        if wait > timedelta(0):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="cooldown",
-                translation_placeholders={
-                    "number": mask_number(number),
-                    "seconds": str(math.ceil(wait.total_seconds())),
-                },
-            )
-
-    def _check_room(self, number: str) -> None:
-        """Refuse a new number whose entities Home Assistant would not add (it only logs)."""
-        if number in self._owner.numbers:
-            return
-        # New numbers being asked for right now get their entities soon.
-        coming = 1 + len(self._asking)
-        if coming * len(ENABLED_ENTITIES) > async_entity_room(
-            self._owner.hass, self._owner.entry
-        ):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="too_many_numbers",
-                translation_placeholders={
-                    "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
-                },
-            )
 
 
 def _response(
