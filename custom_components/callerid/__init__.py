@@ -45,10 +45,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     def _urls_changed(_: Event[Any]) -> None:
         # The repair and seven.io's hook follow Home Assistant's URL.
         async_check_reachability(hass)
-        entries: list[CallerIdConfigEntry] = hass.config_entries.async_loaded_entries(
-            DOMAIN
-        )
-        for entry in entries:
+        entry: CallerIdConfigEntry
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
             entry.runtime_data.hooks.async_schedule()
 
     hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _urls_changed)

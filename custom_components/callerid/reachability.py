@@ -1,12 +1,9 @@
-"""Where seven.io reaches Home Assistant, and the hook that reports how calls end.
-
-Callback URLs and cloudhooks, the repair when seven.io cannot reach Home Assistant,
-and the one `voice_status` hook at seven.io.
-"""
+"""Where seven.io reaches Home Assistant, and the hook that reports how calls end."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +35,9 @@ EVENT_TYPE = "voice_status"
 RETRY_FIRST = 60
 RETRY_MAX = 3600
 FAILURES_BEFORE_REPAIR = 3
+_LEARN_MORE_URLS = {
+    ISSUE_CALLBACK_UNREACHABLE: "https://www.home-assistant.io/docs/configuration/remote/"
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +51,11 @@ class CallbackUrl:
 async def async_callback_url(
     hass: HomeAssistant, entry: ConfigEntry, token: str
 ) -> CallbackUrl:
-    """Return the URL seven.io should call for one validation, carrying its token.
-
-    A public URL (see `_async_public_url`) if there is one; else the internal URL,
-    flagged unreachable and explained by a repair issue.
-    """
+    """Return the URL seven.io should call for one validation, carrying its token."""
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     base = await _async_public_url(hass, entry, webhook_id, CONF_CLOUDHOOK_URL)
     reachable = base is not None
-    _async_update_reachability_issue(hass, reachable=reachable)
+    _async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=not reachable)
     if base is None:
         try:
             base = webhook.async_generate_url(hass, webhook_id)
@@ -74,16 +70,13 @@ async def async_callback_url(
 
 @callback
 def async_check_reachability(hass: HomeAssistant) -> None:
-    """Raise the unreachable-callback issue now if seven.io could not call back.
-
-    Dropped when it can, or when no entry is loaded that would need it.
-    """
+    """Show the unreachable-callback repair while an entry is set up without a public URL."""
     needed = any(
         entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
         for entry in hass.config_entries.async_entries(DOMAIN)
     )
-    _async_update_reachability_issue(
-        hass, reachable=not needed or _has_public_url(hass)
+    _async_issue(
+        hass, ISSUE_CALLBACK_UNREACHABLE, present=needed and not _has_public_url(hass)
     )
 
 
@@ -104,18 +97,23 @@ def _has_public_url(hass: HomeAssistant) -> bool:
 
 
 @callback
-def _async_update_reachability_issue(hass: HomeAssistant, *, reachable: bool) -> None:
-    if reachable:
-        ir.async_delete_issue(hass, DOMAIN, ISSUE_CALLBACK_UNREACHABLE)
+def _async_issue(
+    hass: HomeAssistant, key: str, *, present: bool, entry: ConfigEntry | None = None
+) -> None:
+    """Raise or drop the repair `key`: the entry's own, or the integration's."""
+    issue_id = key if entry is None else f"{key}_{entry.entry_id}"
+    if not present:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
     ir.async_create_issue(
         hass,
         DOMAIN,
-        ISSUE_CALLBACK_UNREACHABLE,
+        issue_id,
         is_fixable=False,
         severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_CALLBACK_UNREACHABLE,
-        learn_more_url="https://www.home-assistant.io/docs/configuration/remote/",
+        translation_key=key,
+        translation_placeholders=None if entry is None else {"title": entry.title},
+        learn_more_url=_LEARN_MORE_URLS.get(key),
     )
 
 
@@ -131,15 +129,12 @@ async def _async_public_url(
         from homeassistant.components import cloud  # noqa: PLC0415
 
         if cloud.async_active_subscription(hass):
-            try:
+            with contextlib.suppress(cloud.CloudNotAvailable, cloud.CloudNotConnected):
                 url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
-            except cloud.CloudNotAvailable, cloud.CloudNotConnected:
-                pass
-            else:
-                if entry.data.get(cloudhook_key) != url:
-                    hass.config_entries.async_update_entry(
-                        entry, data={**entry.data, cloudhook_key: url}
-                    )
+                # Saved only when it changed (Home Assistant compares).
+                hass.config_entries.async_update_entry(
+                    entry, data={**entry.data, cloudhook_key: url}
+                )
                 return url
     try:
         return webhook.async_generate_url(hass, webhook_id, allow_internal=False)
@@ -210,7 +205,16 @@ class HookSync:
                 self._failures = 0
                 self._issue(ISSUE_HOOKS_RIGHT, present=True)
             except SevenError as err:
-                self._failed(err)
+                self.outcome_reported = False
+                self._failures += 1
+                delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
+                LOGGER.warning(
+                    "Could not set up seven.io's report of ended calls (%s); trying "
+                    "again in %d s",
+                    err,
+                    delay,
+                )
+                self._retry = async_call_later(self._hass, delay, self._async_retry)
             else:
                 self._failures = 0
                 self._issue(ISSUE_HOOKS_RIGHT, present=False)
@@ -220,13 +224,11 @@ class HookSync:
 
     async def _async_sync(self) -> bool:
         """Return whether a hook now points at the entry."""
+        entry = self._entry
         url = await _async_public_url(
-            self._hass,
-            self._entry,
-            call_webhook_id(self._entry),
-            CONF_CALL_CLOUDHOOK_URL,
+            self._hass, entry, call_webhook_id(entry), CONF_CALL_CLOUDHOOK_URL
         )
-        ours = await async_our_hooks(self._entry, self._client)
+        ours = await async_our_hooks(entry, self._client)
         kept = next((hook for hook in ours if hook.target_url == url), None)
         if url is not None and kept is None:
             await self._client.create_hook(url)
@@ -235,23 +237,10 @@ class HookSync:
                 await self._client.delete_hook(hook.hook_id)
         return url is not None
 
-    def _failed(self, err: SevenError) -> None:
-        self.outcome_reported = False
-        self._failures += 1
-        delay = min(RETRY_FIRST * 2 ** (self._failures - 1), RETRY_MAX)
-        LOGGER.warning(
-            "Could not set up seven.io's report of ended calls (%s); trying again in "
-            "%d s",
-            err,
-            delay,
-        )
-
-        @callback
-        def _retry(_: datetime) -> None:
-            self._retry = None
-            self.async_schedule()
-
-        self._retry = async_call_later(self._hass, delay, _retry)
+    @callback
+    def _async_retry(self, _: datetime) -> None:
+        self._retry = None
+        self.async_schedule()
 
     def _cancel_retry(self) -> None:
         if self._retry is not None:
@@ -259,16 +248,4 @@ class HookSync:
             self._retry = None
 
     def _issue(self, key: str, *, present: bool) -> None:
-        issue_id = f"{key}_{self._entry.entry_id}"
-        if not present:
-            ir.async_delete_issue(self._hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=key,
-            translation_placeholders={"title": self._entry.title},
-        )
+        _async_issue(self._hass, key, present=present, entry=self._entry)

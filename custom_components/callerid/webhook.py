@@ -47,8 +47,7 @@ _FLAG = probatio.In(("0", "1"))
 # What the sender may hold besides digits (see CALLBACK_SCHEMA), dropped.
 _SEPARATORS: Final = str.maketrans("", "", "+ ()./-")
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
-_ROUTED_METHODS: Final = ("GET", "POST", "PUT")
-# The webhook ids the integration has registered, one per config entry.
+# The webhook ids the integration has registered, two per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 # A voice_status event is a few hundred bytes.
 MAX_EVENT_SIZE: Final = 8192
@@ -110,11 +109,6 @@ EVENT_SCHEMA = probatio.Schema(
 )
 
 
-type EntryRequestHandler = Callable[
-    [CallerIdConfigEntry, web.Request], Awaitable[HTTPStatus]
-]
-
-
 @callback
 def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Own the entry's webhooks from now until the entry is removed.
@@ -140,13 +134,15 @@ def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 local_only=False,
                 # Every method the webhook view routes (HEAD it answers itself);
                 # others never reach it and get aiohttp's quiet 405.
-                allowed_methods=_ROUTED_METHODS,
+                allowed_methods=("GET", "POST", "PUT"),
             )
             owned.add(webhook_id)
 
 
 def _entry_handler(
-    entry_id: str, handler: EntryRequestHandler, methods: tuple[str, ...]
+    entry_id: str,
+    handler: Callable[[CallerIdConfigEntry, web.Request], Awaitable[HTTPStatus]],
+    methods: tuple[str, ...],
 ) -> Callable[[HomeAssistant, str, web.Request], Awaitable[web.Response]]:
     """Return the webhook handler: `handler`'s answer while the entry is loaded."""
 
@@ -156,13 +152,14 @@ def _entry_handler(
         if request.method not in methods:
             # Refused here: Home Assistant would log a warning naming the webhook.
             return web.Response(status=HTTPStatus.METHOD_NOT_ALLOWED)
-        entry: CallerIdConfigEntry | None = hass.config_entries.async_get_entry(
-            entry_id
-        )
+        entry = hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.state is not ConfigEntryState.LOADED:
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         try:
             status = await handler(entry, request)
+        except StorageWriteError:
+            # Not saved, not applied; seven.io is not told all is well.
+            status = HTTPStatus.INTERNAL_SERVER_ERROR
         except Exception:  # noqa: BLE001 - any failure must not read as delivered
             # Home Assistant would answer 200 (and log the webhook id).
             LOGGER.exception("Could not handle a request from seven.io")
@@ -198,17 +195,11 @@ async def _async_callback(
         caller_id=int(data["id"]) if data.get("id") else None,
         error=data.get("error") or None,
     )
-    try:
-        record = await entry.runtime_data.validations.async_complete(
-            number, data[CALLBACK_TOKEN_PARAM], result
-        )
-    except StorageWriteError:
-        # Not saved, not applied; seven.io is not told all is well.
-        return HTTPStatus.INTERNAL_SERVER_ERROR
-    if record is None:
-        # The same answer whether the number is unknown or the token wrong: no oracle.
-        return HTTPStatus.FORBIDDEN
-    return HTTPStatus.OK
+    record = await entry.runtime_data.validations.async_complete(
+        number, data[CALLBACK_TOKEN_PARAM], result
+    )
+    # The same answer whether the number is unknown or the token wrong: no oracle.
+    return HTTPStatus.FORBIDDEN if record is None else HTTPStatus.OK
 
 
 async def _async_status(entry: CallerIdConfigEntry, request: web.Request) -> HTTPStatus:
@@ -221,16 +212,11 @@ async def _async_status(entry: CallerIdConfigEntry, request: web.Request) -> HTT
         data = EVENT_SCHEMA(json_loads(body))["data"]
     except (*JSON_DECODE_EXCEPTIONS, probatio.Invalid):
         return HTTPStatus.BAD_REQUEST
-    try:
-        call = await entry.runtime_data.calls.async_status(
-            data["id"], data.get("foreign_id"), data["status"], data["duration"]
-        )
-    except StorageWriteError:
-        return HTTPStatus.INTERNAL_SERVER_ERROR
-    if call is None:
-        # Unknown, another entry's or too old: the same answer for all.
-        return HTTPStatus.FORBIDDEN
-    return HTTPStatus.OK
+    call = await entry.runtime_data.calls.async_status(
+        data["id"], data.get("foreign_id"), data["status"], data["duration"]
+    )
+    # Unknown, another entry's or too old: the same answer for all.
+    return HTTPStatus.FORBIDDEN if call is None else HTTPStatus.OK
 
 
 def _still_loaded(entry: CallerIdConfigEntry) -> bool:
@@ -261,9 +247,7 @@ async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
         return None
     params = dict(pairs)
     # A parameter given twice could mean two things; refuse rather than guess.
-    if len(params) != len(pairs):
-        return None
-    return params
+    return params if len(params) == len(pairs) else None
 
 
 async def _async_read_body(request: web.Request, limit: int) -> bytes | None:
@@ -286,18 +270,15 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
     refusals.count += 1
     LOGGER.debug("Refused a callback that matches no pending validation")
     now = dt_util.utcnow()
-    if (
-        refusals.last_warning is None
-        or now - refusals.last_warning >= REFUSAL_WARNING_INTERVAL
-    ):
-        LOGGER.warning(
-            "Refused %d request(s) to the webhooks that matched no pending "
-            "validation or call "
-            "(logged at debug level; this warning repeats at most hourly)",
-            refusals.count,
-        )
-        refusals.count = 0
-        refusals.last_warning = now
+    if (last := refusals.last_warning) and now - last < REFUSAL_WARNING_INTERVAL:
+        return
+    LOGGER.warning(
+        "Refused %d request(s) to the webhooks that matched no pending validation or "
+        "call (logged at debug level; this warning repeats at most hourly)",
+        refusals.count,
+    )
+    refusals.count = 0
+    refusals.last_warning = now
 
 
 async def async_forget_webhooks(
@@ -307,8 +288,11 @@ async def async_forget_webhooks(
 
     Best effort: the entry goes either way; a hook left behind only points nowhere.
     """
-    webhook_ids = (entry.data[CONF_WEBHOOK_ID], call_webhook_id(entry))
-    for webhook_id in webhook_ids:
+    cloudhook_keys = {
+        entry.data[CONF_WEBHOOK_ID]: CONF_CLOUDHOOK_URL,
+        call_webhook_id(entry): CONF_CALL_CLOUDHOOK_URL,
+    }
+    for webhook_id in cloudhook_keys:
         webhook.async_unregister(hass, webhook_id)
         hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
     for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED):
@@ -321,9 +305,7 @@ async def async_forget_webhooks(
     if "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415
 
-        for webhook_id, key in zip(
-            webhook_ids, (CONF_CLOUDHOOK_URL, CONF_CALL_CLOUDHOOK_URL), strict=True
-        ):
+        for webhook_id, key in cloudhook_keys.items():
             if entry.data.get(key):
                 with contextlib.suppress(cloud.CloudNotAvailable):
                     await cloud.async_delete_cloudhook(hass, webhook_id)
