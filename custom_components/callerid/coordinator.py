@@ -33,11 +33,7 @@ from .const import (
     ValidationStatus,
 )
 from .helpers import signal_new_number, signal_number
-from .models import (
-    NumberRecord,
-    PlacedCall,
-    RefusalLog,
-)
+from .models import NumberRecord, PlacedCall, RefusalLog
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
 from .reachability import HookSync
@@ -93,8 +89,7 @@ class CallerIdCoordinator:
             # Expiry follows from the time alone: the next load finds it again.
             await self.async_write()
         for record in self.numbers.values():
-            if record.status is ValidationStatus.PENDING:
-                self._schedule_expiry(record)
+            self._schedule_expiry(record)
 
     async def async_shutdown(self) -> None:
         """Return once nothing is under way; nothing changes after."""
@@ -102,9 +97,8 @@ class CallerIdCoordinator:
         while self._tasks:
             await asyncio.wait(set(self._tasks))
         self.hooks.async_shutdown()
-        for cancel in self._expiry.values():
-            cancel()
-        self._expiry.clear()
+        for number in list(self._expiry):
+            self._cancel_expiry(number)
 
     def track[T](self, change: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run `change` as a task the entry waits for as it unloads."""
@@ -131,11 +125,7 @@ class CallerIdCoordinator:
         Pending validations written ahead stay in it. The caller holds the lock and
         applies the change once this returns.
         """
-        merged: dict[str, NumberRecord | None] = {
-            **self.numbers,
-            **self.validations.ahead,
-        }
-        merged.update(numbers or {})
+        merged = {**self.numbers, **self.validations.ahead, **(numbers or {})}
         await self.store.async_save_state(
             StoredState(
                 numbers={n: record for n, record in merged.items() if record},
@@ -161,10 +151,7 @@ class CallerIdCoordinator:
         """Keep `record` and tell the entities; only once it is on disk."""
         is_new = record.number not in self.numbers
         self.numbers[record.number] = record
-        if record.status is ValidationStatus.PENDING:
-            self._schedule_expiry(record)
-        else:
-            self._cancel_expiry(record.number)
+        self._schedule_expiry(record)
         entry_id = self.entry.entry_id
         if is_new:
             async_dispatcher_send(self.hass, signal_new_number(entry_id), record)
@@ -179,8 +166,10 @@ class CallerIdCoordinator:
         )
 
     def _schedule_expiry(self, record: NumberRecord) -> None:
-        """Expire a pending validation once its code is no longer good."""
+        """Time the expiry of `record` if it is pending; cancel any earlier timer."""
         self._cancel_expiry(record.number)
+        if record.status is not ValidationStatus.PENDING:
+            return
 
         @callback
         def _expire(_: datetime) -> None:

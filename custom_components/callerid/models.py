@@ -39,10 +39,7 @@ class CallbackResult:
 
 @dataclass(frozen=True, slots=True)
 class NumberRecord:
-    """What is known about one number's validation.
-
-    Stored as it is: the field names are the keys of the storage file.
-    """
+    """One number's validation; stored as it is (field names are the file's keys)."""
 
     number: str
     # In international notation, for people to read (device names, notifications).
@@ -69,12 +66,8 @@ class NumberRecord:
     def pending(self, token_hash: str, now: datetime) -> NumberRecord:
         """Return a new validation of the number; when the last one ended stays known."""
         return replace(
-            self,
-            status=ValidationStatus.PENDING,
-            requested_at=now,
-            voice=None,
-            caller_id=None,
-            error=None,
+            new_record(self.number, self.formatted, now),
+            completed_at=self.completed_at,
             token_hash=token_hash,
         )
 
@@ -117,12 +110,7 @@ class NumberRecord:
 
 def new_record(number: str, formatted: str, now: datetime) -> NumberRecord:
     """Return a number nothing is known of yet (made pending at once)."""
-    return NumberRecord(
-        number=number,
-        formatted=formatted,
-        status=ValidationStatus.PENDING,
-        requested_at=now,
-    )
+    return NumberRecord(number, formatted, ValidationStatus.PENDING, requested_at=now)
 
 
 class CallOutcome(StrEnum):
@@ -159,9 +147,7 @@ def parse_duration(value: str | float | None) -> int:
     It is empty or null until a call ends, then an integer, a decimal string ("17.0")
     or a JSON number.
     """
-    if value is None or value == "":
-        return 0
-    return int(float(value))
+    return int(float(value or 0))
 
 
 @dataclass(frozen=True, slots=True)

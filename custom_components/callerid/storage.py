@@ -10,7 +10,7 @@ removed after the merged file is on disk.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 import re
@@ -21,7 +21,7 @@ from phonenumbers import NumberParseException
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.storage import Store
-from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
+from homeassistant.util.json import json_loads
 
 from .const import DOMAIN, LOGGER, ValidationStatus
 from .models import CallOutcome, NumberRecord, PlacedCall
@@ -58,12 +58,12 @@ class StorageWriteError(HomeAssistantError):
 class StoredState:
     """What the file holds."""
 
-    numbers: dict[str, NumberRecord] = field(default_factory=dict)
-    calls: dict[str, PlacedCall] = field(default_factory=dict)
+    numbers: dict[str, NumberRecord]
+    calls: dict[str, PlacedCall]
     # How the last call from each number went, also once the call itself is forgotten.
-    last_call: dict[str, CallOutcome] = field(default_factory=dict)
+    last_call: dict[str, CallOutcome]
     # When each voice request that may have rung a phone was sent (the last hour).
-    attempts: list[datetime] = field(default_factory=list)
+    attempts: list[datetime]
 
 
 class CallerIdStore(Store[dict[str, Any]]):
@@ -84,10 +84,14 @@ class CallerIdStore(Store[dict[str, Any]]):
         self._save_lock = asyncio.Lock()
         self._landed = False
         self._migrated = False
-        # The calls' own file of version 1.1.
+        # What version 1.1 kept beside this file: the calls' own file, and the
+        # numbers' and the calls' journals.
         self._old_calls: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{self.key}.calls", private=True
         )
+        self._journals = [
+            Path(f"{path}.journal") for path in (self.path, self._old_calls.path)
+        ]
 
     async def async_load_state(self) -> StoredState:
         """Read the file (merging the files of version 1.1 once); refuse a damaged one.
@@ -95,14 +99,14 @@ class CallerIdStore(Store[dict[str, Any]]):
         Store moves an undecodable file aside and starts empty: while no file replaces
         it, the copy it kept is reported instead, until the person restores or deletes it.
         """
-        self._migrated = False
         try:
             data = await self.async_load()
             if data is None and await self._async_left_from_1_1():
                 data = await self._async_migrate_func(1, 1, {})
             state = state_from_storage(data or {})
-        except (HomeAssistantError, NotImplementedError) as err:
-            # A newer version, or one Store cannot migrate.
+        except (HomeAssistantError, NotImplementedError, NumberParseException) as err:
+            # A newer version, one Store cannot migrate, or a number of no country (in
+            # a file of version 0.1, which has no formatted numbers).
             raise StorageUnreadableError(self.path) from err
         except (LookupError, TypeError, ValueError, AttributeError) as err:
             # A shape we never write, or an undecodable journal of version 1.1.
@@ -112,7 +116,6 @@ class CallerIdStore(Store[dict[str, Any]]):
         ):
             raise StorageUnreadableError(corrupt[-1])
         if self._migrated:
-            # Read once: the files of version 1.1 go once the merged file is on disk.
             await self.async_save_state(state)
             await self._async_remove_old()
         return state
@@ -127,7 +130,14 @@ class CallerIdStore(Store[dict[str, Any]]):
             if self.hass.is_stopping:
                 raise StorageWriteError(self.path)
             self._landed = False
-            await self.async_save(state_to_storage(state))
+            await self.async_save(
+                {
+                    "numbers": list(state.numbers.values()),
+                    "calls": list(state.calls.values()),
+                    "last_call": dict(state.last_call),
+                    "attempts": list(state.attempts),
+                }
+            )
             if not self._landed:
                 raise StorageWriteError(self.path)
 
@@ -143,12 +153,11 @@ class CallerIdStore(Store[dict[str, Any]]):
 
     async def _async_left_from_1_1(self) -> bool:
         """Return whether files of version 1.1 wait to be merged (no file of 1.2 yet)."""
-        journals = await self.hass.async_add_executor_job(self._journals)
+        journals = await self.hass.async_add_executor_job(self._existing_journals)
         return bool(journals) or await self._old_calls.async_load() is not None
 
     async def _async_remove_old(self) -> None:
-        journals = await self.hass.async_add_executor_job(self._journals)
-        await self.hass.async_add_executor_job(_remove_files, journals)
+        await self.hass.async_add_executor_job(self._remove_journals)
         await self._old_calls.async_remove()
 
     async def _async_migrate_func(
@@ -158,22 +167,25 @@ class CallerIdStore(Store[dict[str, Any]]):
         if (old_major_version, old_minor_version) != (1, 1):
             raise NotImplementedError
         self._migrated = True
+        numbers_journal, calls_journal = [
+            await self.hass.async_add_executor_job(_read_journal, path)
+            for path in self._journals
+        ]
         numbers = {item["number"]: item for item in old_data.get("numbers", ())}
-        for line in await self._async_read_journal(f"{self.path}.journal"):
+        for line in numbers_journal:
             if "forget" in line:
                 numbers.pop(line["forget"], None)
             else:
                 numbers[line["number"]] = line
         old_calls = await self._old_calls.async_load() or {}
         calls = {item["call_id"]: item for item in old_calls.get("calls", ())}
-        for line in await self._async_read_journal(f"{self._old_calls.path}.journal"):
-            calls[line["call_id"]] = line
+        calls.update((line["call_id"], line) for line in calls_journal)
         last = dict(old_calls.get("last", {}))
         for call in sorted(calls.values(), key=lambda call: str(call["placed_at"])):
             last[call["sender"]] = call["outcome"]  # the journal's are the latest
         for item in numbers.values():
             # Absent in files of version 0.1.
-            item.setdefault("formatted", _formatted(item["number"]))
+            item.setdefault("formatted", format_number(item["number"]))
         merged = {
             "numbers": list(numbers.values()),
             "calls": list(calls.values()),
@@ -185,63 +197,31 @@ class CallerIdStore(Store[dict[str, Any]]):
         state_from_storage(merged)
         return merged
 
-    async def _async_read_journal(self, path: str) -> list[dict[str, Any]]:
-        return await self.hass.async_add_executor_job(_read_journal, path)
+    def _existing_journals(self) -> list[Path]:
+        return [path for path in self._journals if path.exists()]
 
-    def _journals(self) -> list[Path]:
-        """Return the journals of version 1.1 still beside this file."""
-        names = (f"{self.key}.journal", f"{self.key}.calls.journal")
-        folder = Path(self.path).parent
-        return [folder / name for name in names if (folder / name).exists()]
+    def _remove_journals(self) -> None:
+        for path in self._journals:
+            path.unlink(missing_ok=True)
 
     def _corrupt_copies(self) -> list[str]:
         """Return the copies Store made of this file when it could not decode it."""
         folder = Path(self.path).parent
-        if not folder.is_dir():
-            return []
         return sorted(str(path) for path in folder.glob(f"{self.key}.corrupt.*"))
 
 
-def _read_journal(path: str) -> list[dict[str, Any]]:
+def _read_journal(path: Path) -> list[Any]:
     """Return the lines of a journal of version 1.1, without a torn last line."""
     try:
-        content = Path(path).read_bytes()
+        lines = path.read_bytes().split(b"\n")
     except FileNotFoundError:
         return []
-    lines = content.split(b"\n")
     # A last line without its newline was being written when the process stopped;
     # nobody was told of that change.
     if torn := lines.pop():
         LOGGER.warning("Dropping an incomplete last line (%d bytes)", len(torn))
-    try:
-        entries = [json_loads(line) for line in lines]
-    except JSON_DECODE_EXCEPTIONS as err:
-        raise ValueError(path) from err
-    if not all(isinstance(entry, dict) for entry in entries):
-        raise ValueError(path)
-    return entries  # type: ignore[return-value]
-
-
-def _formatted(number: str) -> str:
-    try:
-        return format_number(number)
-    except NumberParseException as err:
-        raise ValueError("number") from err
-
-
-def _remove_files(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-def state_to_storage(state: StoredState) -> dict[str, Any]:
-    """Return what Store writes; records are frozen and encoded as they are."""
-    return {
-        "numbers": list(state.numbers.values()),
-        "calls": list(state.calls.values()),
-        "last_call": dict(state.last_call),
-        "attempts": list(state.attempts),
-    }
+    # Not JSON raises ValueError; not an object, TypeError where it is read.
+    return [json_loads(line) for line in lines]
 
 
 def state_from_storage(data: dict[str, Any]) -> StoredState:
