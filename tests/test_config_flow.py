@@ -31,11 +31,8 @@ SIM_URL = "http://127.0.0.1:8765/api"
 
 @pytest.fixture(autouse=True)
 def no_background_checks() -> Iterator[None]:
-    """Entries these flows create check the key and the hooks; not what is tested here."""
-    with (
-        patch("custom_components.callerid._async_check_key"),
-        patch("custom_components.callerid.reachability.HookSync.async_sync"),
-    ):
+    """Entries these flows create sync their hook (and so check the key): not tested here."""
+    with patch("custom_components.callerid.reachability.HookSync.async_sync"):
         yield
 
 

@@ -6,26 +6,19 @@ from typing import Any
 
 from homeassistant.const import CONF_API_KEY, EVENT_CORE_CONFIG_UPDATE, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .api import (
-    DEFAULT_BASE_URL,
-    SevenAuthenticationError,
-    SevenClient,
-    SevenError,
-    SevenMissingScopeError,
-)
-from .const import CONF_BASE_URL, DOMAIN, ISSUE_TOO_MANY_NUMBERS, LOGGER
+from .api import DEFAULT_BASE_URL, SevenClient
+from .const import CONF_BASE_URL, DOMAIN, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import async_hide_numbers_past_limit, number_from_device
 from .phone import load_metadata
 from .reachability import async_check_reachability
 from .services import async_setup_services
-from .storage import CallerIdStore, StorageUnreadableError
+from .storage import CallerIdStore
 from .webhook import async_forget_webhooks, async_register_webhooks
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -57,22 +50,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     """Set up one seven.io account."""
     async_register_webhooks(hass, entry)  # an entry added after async_setup
     coordinator = CallerIdCoordinator(hass, entry, _client(hass, entry))
-    try:
-        await coordinator.async_load()
-    except StorageUnreadableError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="storage_unreadable",
-            translation_placeholders={"path": err.path},
-        ) from err
+    await coordinator.async_load()  # raises a translated ConfigEntryError if unreadable
     entry.runtime_data = coordinator
     coordinator.hidden = async_hide_numbers_past_limit(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_check_reachability(hass)
-    # Start-up never waits on seven.io (up to the client's timeout).
-    entry.async_create_background_task(
-        hass, _async_check_key(hass, entry), f"{DOMAIN} key check"
-    )
+    # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()
     return True
 
@@ -83,21 +66,6 @@ def _client(hass: HomeAssistant, entry: CallerIdConfigEntry) -> SevenClient:
         entry.data[CONF_API_KEY],
         base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
     )
-
-
-async def _async_check_key(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
-    """Ask for a new key if seven.io rejects it; the entry stays loaded meanwhile."""
-    try:
-        await entry.runtime_data.client.balance()
-    except SevenAuthenticationError:
-        # Callbacks of validations under way keep landing; the action says why it
-        # cannot ring until the key is replaced.
-        entry.async_start_reauth(hass)
-    except SevenMissingScopeError:
-        pass  # The key authenticates; it only may not read the balance.
-    except SevenError as err:
-        # The action reports the outage when it is used.
-        LOGGER.warning("seven.io could not be reached at setup: %s", err)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:

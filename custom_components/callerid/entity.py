@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     entity_platform,
     entity_registry as er,
-    issue_registry as ir,
 )
 from homeassistant.helpers.device_registry import (
     DeviceEntry,
@@ -20,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
-from .helpers import async_entity_room, signal_new_number, signal_number
+from .helpers import async_entity_room, async_issue, signal_new_number, signal_number
 from .models import NumberRecord
 from .trigger import device_identifier
 
@@ -53,22 +52,13 @@ def async_hide_numbers_past_limit(
             room -= missing
         else:
             hidden.add(number)
-    issue_id = f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}"
-    if not hidden:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return frozenset()
-    ir.async_create_issue(
+    async_issue(
         hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_TOO_MANY_NUMBERS,
-        translation_placeholders={
-            "title": entry.title,
-            "count": f"{len(hidden):,}",
-            "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}",
-        },
+        ISSUE_TOO_MANY_NUMBERS,
+        present=bool(hidden),
+        entry=entry,
+        count=f"{len(hidden):,}",
+        limit=f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}",
     )
     return frozenset(hidden)
 

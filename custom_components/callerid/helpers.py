@@ -10,7 +10,11 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_platform, entity_registry as er
+from homeassistant.helpers import (
+    entity_platform,
+    entity_registry as er,
+    issue_registry as ir,
+)
 
 from .api import (
     SevenApiError,
@@ -22,7 +26,7 @@ from .api import (
     SevenServerError,
     SevenTimeoutError,
 )
-from .const import CONF_CALL_WEBHOOK_ID, DOMAIN
+from .const import CONF_CALL_WEBHOOK_ID, DOMAIN, ISSUE_CALLBACK_UNREACHABLE
 from .phone import mask_number
 
 # Gateway codes with a message of their own; the rest share `gateway_error`.
@@ -124,3 +128,37 @@ def signal_call(entry_id: str, number: str) -> str:
 def signal_new_number(entry_id: str) -> str:
     """Return the dispatcher signal of a number added to an entry."""
     return f"{DOMAIN}_{entry_id}_new"
+
+
+# The repairs whose fix Home Assistant's documentation explains.
+_LEARN_MORE_URLS = {
+    ISSUE_CALLBACK_UNREACHABLE: "https://www.home-assistant.io/docs/configuration/remote/"
+}
+
+
+@callback
+def async_issue(
+    hass: HomeAssistant,
+    key: str,
+    *,
+    present: bool,
+    entry: ConfigEntry | None = None,
+    **placeholders: str,
+) -> None:
+    """Raise or drop the repair `key`: the entry's own (named by its title), or the integration's."""
+    issue_id = key if entry is None else f"{key}_{entry.entry_id}"
+    if not present:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    if entry is not None:
+        placeholders["title"] = entry.title
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+        learn_more_url=_LEARN_MORE_URLS.get(key),
+    )

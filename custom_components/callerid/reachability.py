@@ -12,11 +12,16 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 
-from .api import Hook, SevenClient, SevenError, SevenMissingScopeError
+from .api import (
+    Hook,
+    SevenAuthenticationError,
+    SevenClient,
+    SevenError,
+    SevenMissingScopeError,
+)
 from .const import (
     CALLBACK_TOKEN_PARAM,
     CONF_CALL_CLOUDHOOK_URL,
@@ -27,7 +32,7 @@ from .const import (
     ISSUE_HOOKS_RIGHT,
     LOGGER,
 )
-from .helpers import call_webhook_id
+from .helpers import async_issue, call_webhook_id
 
 EVENT_TYPE = "voice_status"
 # A failed hook sync is tried again after a minute, then twice as long each time, up
@@ -35,9 +40,6 @@ EVENT_TYPE = "voice_status"
 RETRY_FIRST = 60
 RETRY_MAX = 3600
 FAILURES_BEFORE_REPAIR = 3
-_LEARN_MORE_URLS = {
-    ISSUE_CALLBACK_UNREACHABLE: "https://www.home-assistant.io/docs/configuration/remote/"
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ async def async_callback_url(
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     base = await _async_public_url(hass, entry, webhook_id, CONF_CLOUDHOOK_URL)
     reachable = base is not None
-    _async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=not reachable)
+    async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=not reachable)
     if base is None:
         try:
             base = webhook.async_generate_url(hass, webhook_id)
@@ -75,7 +77,7 @@ def async_check_reachability(hass: HomeAssistant) -> None:
         entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
         for entry in hass.config_entries.async_entries(DOMAIN)
     )
-    _async_issue(
+    async_issue(
         hass, ISSUE_CALLBACK_UNREACHABLE, present=needed and not _has_public_url(hass)
     )
 
@@ -94,27 +96,6 @@ def _has_public_url(hass: HomeAssistant) -> bool:
     except NoURLAvailableError:
         return False
     return True
-
-
-@callback
-def _async_issue(
-    hass: HomeAssistant, key: str, *, present: bool, entry: ConfigEntry | None = None
-) -> None:
-    """Raise or drop the repair `key`: the entry's own, or the integration's."""
-    issue_id = key if entry is None else f"{key}_{entry.entry_id}"
-    if not present:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=key,
-        translation_placeholders=None if entry is None else {"title": entry.title},
-        learn_more_url=_LEARN_MORE_URLS.get(key),
-    )
 
 
 async def _async_public_url(
@@ -193,7 +174,10 @@ class HookSync:
         self._cancel_retry()
 
     async def async_sync(self) -> None:
-        """Make the account's hooks to this entry exactly one, at the current URL."""
+        """Make the account's hooks to this entry exactly one, at the current URL.
+
+        Its first request, at setup, is also the check of the key.
+        """
         async with self._lock:
             if self._closed:
                 return
@@ -204,6 +188,11 @@ class HookSync:
                 self.outcome_reported = False
                 self._failures = 0
                 self._issue(ISSUE_HOOKS_RIGHT, present=True)
+            except SevenAuthenticationError:
+                # Nothing works with this key: a new one reloads the entry. Callbacks
+                # of validations under way keep landing meanwhile.
+                self.outcome_reported = False
+                self._entry.async_start_reauth(self._hass)
             except SevenError as err:
                 self.outcome_reported = False
                 self._failures += 1
@@ -248,4 +237,4 @@ class HookSync:
             self._retry = None
 
     def _issue(self, key: str, *, present: bool) -> None:
-        _async_issue(self._hass, key, present=present, entry=self._entry)
+        async_issue(self._hass, key, present=present, entry=self._entry)

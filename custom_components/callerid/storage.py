@@ -19,7 +19,7 @@ from typing import Any, Final
 from phonenumbers import NumberParseException
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryError, HomeAssistantError
 from homeassistant.helpers.storage import Store
 from homeassistant.util.json import json_loads
 
@@ -33,13 +33,16 @@ _E164: Final = re.compile(r"\+[1-9][0-9]{3,15}", re.ASCII)
 _TOKEN_HASH: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
-class StorageUnreadableError(Exception):
+class StorageUnreadableError(ConfigEntryError):
     """The entry's file exists but cannot be read; it is left as it is."""
 
     def __init__(self, path: str) -> None:
         """Name the file."""
-        super().__init__(path)
-        self.path = path
+        super().__init__(
+            translation_domain=DOMAIN,
+            translation_key="storage_unreadable",
+            translation_placeholders={"path": path},
+        )
 
 
 class StorageWriteError(HomeAssistantError):
