@@ -1,8 +1,6 @@
 """The calls an entry placed, how they ended, and the hourly limit; saved by the owner.
 
-Calls are kept a day: seven.io reports a call's end within its ring time (and its
-retries). The hourly guard counts every voice request that may have rung a phone in
-the last hour, plus the reservations of the actions placing calls right now.
+Calls are kept a day: seven.io reports a call's end within its ring time and retries.
 """
 
 from __future__ import annotations
@@ -75,8 +73,8 @@ class CallLog:
     ) -> dict[str, Any]:
         """Call each recipient from `sender`; return the action's response.
 
-        The calls are reserved against the hourly limit before any is asked for, and
-        the reservation is let go by this action alone, once each call is counted.
+        Reserved against the hourly limit before any request; given back by this
+        action alone, once each call is counted.
         """
         self.limit.reserve(len(recipients), self._owner.entry.options)
         try:
@@ -152,9 +150,8 @@ class CallLog:
     async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
         """Count `rung` requests and keep the calls placed; they ring already.
 
-        Applied first, so that a call that ends at once (busy) is known to its status
-        event, then written; if the write fails the call stays counted until the next
-        start, and its row says it was placed, as it was.
+        Applied before it is written, so that a call that ends at once (busy) is known
+        to its status event; a failed write is logged, the call still counted.
         """
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:

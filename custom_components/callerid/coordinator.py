@@ -1,10 +1,8 @@
 """The one owner of an entry's state: its numbers and calls, one file, one lock.
 
-Every change is written, then applied: on disk before anyone (a sensor, an event, a
-response, seven.io's webhook) is told. A change that cannot be written is not
-applied and raises StorageWriteError. Changes run as tasks of their own, so that a
-caller that goes away (a stopped automation, seven.io hanging up) does not cut one
-short; the entry unloads once none is under way.
+Every change is written, then applied (a failed write raises StorageWriteError and
+changes nothing). Changes run as tasks of their own, so that a caller that goes away
+does not cut one short; the entry unloads once none is under way.
 """
 
 from __future__ import annotations
@@ -120,10 +118,9 @@ class CallerIdCoordinator:
         numbers: Mapping[str, NumberRecord | None] | None = None,
         calls: Mapping[str, PlacedCall] | None = None,
     ) -> None:
-        """Write the file as it is, with `numbers` (None: forgotten) and `calls` changed.
+        """Write the file with `numbers` (None: forgotten) and `calls` changed.
 
-        Pending validations written ahead stay in it. The caller holds the lock and
-        applies the change once this returns.
+        Validations written ahead stay in it. The caller holds the lock, then applies.
         """
         merged = {**self.numbers, **self.validations.ahead, **(numbers or {})}
         await self.store.async_save_state(

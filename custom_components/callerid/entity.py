@@ -99,10 +99,7 @@ def async_add_number_entities(
 
 
 class CallerIdEntity(Entity):
-    """An entity of one number, on that number's device, following its record.
-
-    Its translation key is also the last part of its unique id.
-    """
+    """An entity of one number, on its device; its translation key ends its unique id."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False

@@ -41,10 +41,7 @@ _GATEWAY_ERROR_KEYS = {
 def gateway_errors(
     hass: HomeAssistant, entry: ConfigEntry, number: str
 ) -> Iterator[None]:
-    """Raise what went wrong with seven.io as a translated error; a refused key starts reauth.
-
-    `number` is the one the request was about, named (masked) where seven.io refused it.
-    """
+    """Raise seven.io's failures as translated errors (about `number`); 900 starts reauth."""
     try:
         yield
     except SevenError as err:
@@ -95,9 +92,8 @@ def _describe(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
 def call_webhook_id(entry: ConfigEntry) -> str:
     """Return the id of the webhook seven.io reports calls to.
 
-    Entries of version 1.1 stored one; others derive it from the callback's webhook id,
-    so that a start cut short before the entry was saved leads to the same URL and no
-    hook at seven.io is left pointing elsewhere. Knowing it tells nothing of the other.
+    Stored by entries of version 1.1; else derived from the callback's (one way), so
+    that a start cut short before the entry is saved leaves no hook pointing elsewhere.
     """
     if (stored := entry.data.get(CONF_CALL_WEBHOOK_ID)) is not None:
         return str(stored)
@@ -106,10 +102,7 @@ def call_webhook_id(entry: ConfigEntry) -> str:
 
 @callback
 def async_entity_room(hass: HomeAssistant, entry: ConfigEntry) -> int:
-    """Return how many more enabled entities Home Assistant registers for `entry`.
-
-    Read from Home Assistant at each use (tests lower its limit).
-    """
+    """Return how many more enabled entities Home Assistant registers for `entry`."""
     return entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - er.async_get(
         hass
     ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)

@@ -142,11 +142,7 @@ def outcome_of(status: str, duration: int) -> CallOutcome | None:
 
 
 def parse_duration(value: str | float | None) -> int:
-    """Return seconds from seven.io's duration.
-
-    It is empty or null until a call ends, then an integer, a decimal string ("17.0")
-    or a JSON number.
-    """
+    """Return seconds from a duration: empty or null until the end, then a number or text."""
     return int(float(value or 0))
 
 

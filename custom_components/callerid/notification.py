@@ -1,7 +1,4 @@
-"""The persistent notification of a validation: its code, then how it ended.
-
-Texts come from the integration's translations in Home Assistant's language.
-"""
+"""A validation's persistent notification (Home Assistant's language): code, then end."""
 
 from __future__ import annotations
 

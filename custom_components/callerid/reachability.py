@@ -168,16 +168,13 @@ class HookSync:
         """Stop retrying; no sync starts after.
 
         One under way is cancelled with the entry's background tasks: the webhook ids
-        do not change, so the next sync finds whatever hook it left and keeps it.
+        stay, so the next sync finds whatever hook it left.
         """
         self._closed = True
         self._cancel_retry()
 
     async def async_sync(self) -> None:
-        """Make the account's hooks to this entry exactly one, at the current URL.
-
-        Its first request, at setup, is also the check of the key.
-        """
+        """Make the account's hooks to this entry one, at the current URL; check the key."""
         async with self._lock:
             if self._closed:
                 return

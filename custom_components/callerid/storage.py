@@ -1,10 +1,7 @@
 """One file per entry, through Home Assistant's Store: its numbers, calls and attempts.
 
-A save is durable (Store writes a temporary file, syncs it and renames it over the old
-one) and checked: Store logs a failed write instead of raising it, so a save that did
-not land raises StorageWriteError here. Files of version 1.1 (a snapshot with an
-append-only journal beside it, for numbers and for calls) are read once, merged, and
-removed after the merged file is on disk.
+Saves are atomic and checked to have landed. Files of version 1.1 (snapshots with
+journals beside them) are merged once and removed once the merged file is on disk.
 """
 
 from __future__ import annotations

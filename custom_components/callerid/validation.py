@@ -1,8 +1,7 @@
 """Validations of caller IDs: one request per number, its result, its callback.
 
-A pending validation is written while seven.io is asked (a crash after the phone
-rang keeps its token) and takes effect once seven.io answered; a callback that comes
-before that waits for it.
+A pending validation is written while seven.io is asked (a crash after the phone rang
+keeps its token) and takes effect once seven.io answered; an early callback waits.
 """
 
 from __future__ import annotations

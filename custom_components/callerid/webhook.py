@@ -1,7 +1,7 @@
 """Every request seven.io sends: validation callbacks and call status events.
 
-Both webhooks are reachable from the internet: whatever does not match a pending
-validation or a call this entry placed is refused, the same way whatever is wrong.
+Both face the internet: whatever matches no pending validation or placed call is
+refused, the same way whatever is wrong.
 """
 
 from __future__ import annotations
@@ -114,8 +114,7 @@ def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
     """Own the entry's webhooks from now until the entry is removed.
 
     Home Assistant answers 200 to a webhook nobody handles, which seven.io would take
-    as delivered: so they are held while the entry is not loaded too (start-up,
-    reload, failed setup), and answer 503 until the entry can apply what comes.
+    as delivered: held while the entry is not loaded too, they answer 503 then.
     """
     owned = hass.data.setdefault(_OWNED_WEBHOOKS, set())
     for webhook_id, name, handler, methods in (
@@ -284,10 +283,7 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
 async def async_forget_webhooks(
     hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
 ) -> None:
-    """Let go of a removed entry's webhooks, its hooks at seven.io and its cloudhooks.
-
-    Best effort: the entry goes either way; a hook left behind only points nowhere.
-    """
+    """Let go of a removed entry's webhooks, hooks at seven.io and cloudhooks (best effort)."""
     cloudhook_keys = {
         entry.data[CONF_WEBHOOK_ID]: CONF_CLOUDHOOK_URL,
         call_webhook_id(entry): CONF_CALL_CLOUDHOOK_URL,
