@@ -257,11 +257,7 @@ class SevenClient:
 
 
 def _decode(body: str, *, number_ok: bool) -> Any:
-    """Return the JSON of an answer; raise for one that is only a gateway error code.
-
-    Gateway errors arrive with HTTP 200 and a body that is only a code. Where a number
-    is a valid answer, a bare integer is an error only if it is a known code.
-    """
+    """Return the JSON of an answer; raise for one that is only an error code (HTTP 200)."""
     try:
         data = json.loads(body)
     except ValueError:

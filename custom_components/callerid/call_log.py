@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -71,11 +72,7 @@ class CallLog:
     async def async_call(
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
-        """Call each recipient from `sender`; return the action's response.
-
-        Reserved against the hourly limit before any request; given back by this
-        action alone, once each call is counted.
-        """
+        """Call each recipient from `sender`, reserved against the hourly limit first."""
         self.limit.reserve(len(recipients), self._owner.entry.options)
         try:
             task = self._owner.track(
@@ -194,7 +191,7 @@ class CallLog:
             call = self.calls[call_id]
             if call.outcome is not CallOutcome.CALLING:
                 return None  # a repeat that arrived while the first was written
-            ended = call.ended(outcome)
+            ended = replace(call, outcome=outcome)
             await self._owner.async_write(calls={call_id: ended})
             self._keep(ended)
         answered = outcome is CallOutcome.ANSWERED

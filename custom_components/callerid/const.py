@@ -1,6 +1,5 @@
 """Constants for the callerid integration."""
 
-from datetime import timedelta
 from enum import StrEnum
 import logging
 from typing import Final
@@ -16,16 +15,6 @@ CONF_CALL_CLOUDHOOK_URL: Final = "call_cloudhook_url"
 
 SERVICE_VALIDATE: Final = "validate"
 SERVICE_CALL: Final = "call"
-ATTR_NUMBER: Final = "number"
-ATTR_CALLER_ID: Final = "caller_id"
-ATTR_TO: Final = "to"
-ATTR_MESSAGE: Final = "message"
-ATTR_RINGTIME: Final = "ringtime"
-MAX_MESSAGE_LENGTH: Final = 10_000
-RINGTIME_RANGE: Final = (5, 60)
-# More recipients than this in one action is a list gone wrong, not a phone tree.
-MAX_RECIPIENTS: Final = 50
-ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 EVENT_VALIDATION_COMPLETED: Final = f"{DOMAIN}_validation_completed"
 EVENT_CALL_PLACED: Final = f"{DOMAIN}_call_placed"
@@ -33,8 +22,6 @@ EVENT_CALL_ENDED: Final = f"{DOMAIN}_call_ended"
 
 # Query parameter that carries the per-validation token on the callback URL.
 CALLBACK_TOKEN_PARAM: Final = "token"  # noqa: S105 - a parameter name
-# Longest callback query string we look at; seven.io's parameters fit easily.
-MAX_CALLBACK_QUERY_LENGTH: Final = 2048
 
 CONF_CODE_LIFETIME: Final = "code_lifetime"
 CONF_COOLDOWN: Final = "cooldown"
@@ -54,8 +41,6 @@ ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
 ISSUE_HOOK_SYNC_FAILED: Final = "hook_sync_failed"
 ISSUE_TOO_MANY_NUMBERS: Final = "too_many_numbers"
-# Refused callbacks are logged at debug level; a warning sums them up at most this often.
-REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)
 
 
 class ValidationStatus(StrEnum):

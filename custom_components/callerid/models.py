@@ -141,11 +141,6 @@ def outcome_of(status: str, duration: int) -> CallOutcome | None:
     return CallOutcome.FAILED
 
 
-def parse_duration(value: str | float | None) -> int:
-    """Return seconds from a duration: empty or null until the end, then a number or text."""
-    return int(float(value or 0))
-
-
 @dataclass(frozen=True, slots=True)
 class PlacedCall:
     """One call placed through seven.io, and how it went (stored as it is)."""
@@ -157,7 +152,3 @@ class PlacedCall:
     recipient: str
     placed_at: datetime
     outcome: CallOutcome = CallOutcome.CALLING
-
-    def ended(self, outcome: CallOutcome) -> PlacedCall:
-        """Return the call as it ended."""
-        return replace(self, outcome=outcome)

@@ -16,10 +16,7 @@ def load_metadata() -> None:
 # Automations tend to validate the same few numbers again and again.
 @functools.lru_cache(maxsize=128)
 def to_e164(text: str, region: str | None) -> str | None:
-    """Return `text` as an E.164 number, or None if it is no valid phone number.
-
-    National formats are read as numbers of `region` (an ISO 3166 country code).
-    """
+    """Return `text` as E.164 (national formats of country `region`); None if invalid."""
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

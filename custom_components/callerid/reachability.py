@@ -101,10 +101,7 @@ def _has_public_url(hass: HomeAssistant) -> bool:
 async def _async_public_url(
     hass: HomeAssistant, entry: ConfigEntry, webhook_id: str, cloudhook_key: str
 ) -> str | None:
-    """Return where the internet reaches a webhook of the entry: cloudhook, else external.
-
-    A cloudhook is remembered under `cloudhook_key`, to be deleted with the entry.
-    """
+    """Return where the internet reaches a webhook of the entry: cloudhook, else external."""
     if "cloud" in hass.config.components:
         # Imported here: the cloud integration is large and only there when loaded.
         from homeassistant.components import cloud  # noqa: PLC0415
@@ -112,7 +109,7 @@ async def _async_public_url(
         if cloud.async_active_subscription(hass):
             with contextlib.suppress(cloud.CloudNotAvailable, cloud.CloudNotConnected):
                 url = await cloud.async_get_or_create_cloudhook(hass, webhook_id)
-                # Saved only when it changed (Home Assistant compares).
+                # Kept, to be deleted with the entry (saved only when it changed).
                 hass.config_entries.async_update_entry(
                     entry, data={**entry.data, cloudhook_key: url}
                 )

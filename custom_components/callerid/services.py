@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import probatio
 
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -18,23 +21,20 @@ from homeassistant.helpers import (
     service,
 )
 
-from .const import (
-    ATTR_CALLER_ID,
-    ATTR_CONFIG_ENTRY_ID,
-    ATTR_MESSAGE,
-    ATTR_NUMBER,
-    ATTR_RINGTIME,
-    ATTR_TO,
-    DOMAIN,
-    MAX_MESSAGE_LENGTH,
-    MAX_RECIPIENTS,
-    RINGTIME_RANGE,
-    SERVICE_CALL,
-    SERVICE_VALIDATE,
-)
+from .const import DOMAIN, SERVICE_CALL, SERVICE_VALIDATE
 from .coordinator import CallerIdConfigEntry
 from .models import NumberRecord
 from .phone import mask_number, to_e164
+
+ATTR_NUMBER: Final = "number"
+ATTR_CALLER_ID: Final = "caller_id"
+ATTR_TO: Final = "to"
+ATTR_MESSAGE: Final = "message"
+ATTR_RINGTIME: Final = "ringtime"
+MAX_MESSAGE_LENGTH: Final = 10_000
+RINGTIME_RANGE: Final = (5, 60)
+# More recipients than this in one action is a list gone wrong, not a phone tree.
+MAX_RECIPIENTS: Final = 50
 
 # A number as a person types it; the action parses it.
 _NUMBER = probatio.All(cv.string, probatio.Length(max=64))
@@ -123,10 +123,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
 def _caller_id_for_call(
     hass: HomeAssistant, caller_id: str
 ) -> tuple[CallerIdConfigEntry, str]:
-    """Return the loaded entry and E.164 number of a caller ID this integration validated.
-
-    `caller_id` is the number's Caller ID sensor (the UI's picker) or the number itself.
-    """
+    """Return the loaded entry and number of a validated caller ID: its sensor or number."""
     entry_id: str | None = None
     if (entity := er.async_get(hass).async_get(caller_id)) is None:
         number = _to_e164(hass, caller_id)

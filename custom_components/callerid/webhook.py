@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 import contextlib
+from datetime import timedelta
 from http import HTTPStatus
 import re
 from typing import Any, Final
@@ -34,12 +35,10 @@ from .const import (
     ISSUE_HOOK_SYNC_FAILED,
     ISSUE_HOOKS_RIGHT,
     LOGGER,
-    MAX_CALLBACK_QUERY_LENGTH,
-    REFUSAL_WARNING_INTERVAL,
 )
 from .coordinator import CallerIdConfigEntry
 from .helpers import call_webhook_id
-from .models import CallbackResult, parse_duration
+from .models import CallbackResult
 from .reachability import async_our_hooks
 from .storage import StorageWriteError
 
@@ -49,6 +48,10 @@ _SEPARATORS: Final = str.maketrans("", "", "+ ()./-")
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 # The webhook ids the integration has registered, two per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
+# Longest callback query string looked at; seven.io's parameters fit easily.
+MAX_CALLBACK_QUERY_LENGTH: Final = 2048
+# Refused requests are logged at debug level; a warning sums them up at most this often.
+REFUSAL_WARNING_INTERVAL: Final = timedelta(hours=1)
 # A voice_status event is a few hundred bytes.
 MAX_EVENT_SIZE: Final = 8192
 
@@ -87,8 +90,8 @@ def _text(pattern: str) -> probatio.All[Any]:
 def _seconds(value: object) -> int:
     """Read a duration: empty or null until the call ends, then a number or its text."""
     if value is None or value == "" or (isinstance(value, float) and 0 <= value < 1e6):
-        return parse_duration(value)
-    return parse_duration(_text(r"\A[0-9]{1,6}(\.[0-9]{1,3})?\Z")(value))
+        return int(value or 0)
+    return int(float(_text(r"\A[0-9]{1,6}(\.[0-9]{1,3})?\Z")(value)))
 
 
 EVENT_SCHEMA = probatio.Schema(
