@@ -36,7 +36,6 @@ from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
 from .reachability import HookSync
 from .storage import CallerIdStore, StorageWriteError, StoredState
-from .trigger import completion_event_data
 from .validation import Validations
 
 type CallerIdConfigEntry = ConfigEntry[CallerIdCoordinator]
@@ -159,7 +158,16 @@ class CallerIdCoordinator:
         LOGGER.debug("Validation of %s: %s", mask_number(record.number), record.status)
         async_show_outcome(self.hass, self.entry, record)
         self.hass.bus.async_fire(
-            EVENT_VALIDATION_COMPLETED, completion_event_data(self.entry, record)
+            EVENT_VALIDATION_COMPLETED,
+            {
+                "config_entry_id": self.entry.entry_id,
+                "number": record.number,
+                "status": record.status.value,
+                "success": record.validated,
+                "voice": record.voice,
+                "caller_id": record.caller_id,
+                "error": record.error,
+            },
         )
 
     def _schedule_expiry(self, record: NumberRecord) -> None:

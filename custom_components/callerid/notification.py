@@ -26,14 +26,15 @@ def _notification_id(entry: ConfigEntry, number: str) -> str:
 async def _async_show(
     hass: HomeAssistant,
     entry: ConfigEntry,
-    number: str,
+    record: NumberRecord,
     key: str,
-    placeholders: dict[str, str],
+    **placeholders: str,
 ) -> None:
-    """Show the notification of `number`, replacing the one it has."""
+    """Show the notification of the record's number, replacing the one it has."""
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", [DOMAIN]
     )
+    placeholders["number"] = record.formatted
 
     def text(part: str) -> str:
         name = f"{key}_{part}"
@@ -44,7 +45,7 @@ async def _async_show(
         hass,
         text("message"),
         title=text("title"),
-        notification_id=_notification_id(entry, number),
+        notification_id=_notification_id(entry, record.number),
     )
 
 
@@ -56,13 +57,8 @@ async def async_show_code(
     callback_reachable: bool,
 ) -> None:
     """Show the code for the record's number, replacing an earlier one for it."""
-    await _async_show(
-        hass,
-        entry,
-        record.number,
-        _CODE if callback_reachable else f"{_CODE}_unreachable",
-        {"number": record.formatted, "code": code},
-    )
+    key = _CODE if callback_reachable else f"{_CODE}_unreachable"
+    await _async_show(hass, entry, record, key, code=code)
 
 
 @callback
@@ -73,14 +69,14 @@ def async_show_outcome(
     if (key := _OUTCOME.get(record.status)) is None:
         async_dismiss_code(hass, entry, record.number)
         return
-    placeholders = {"number": record.formatted}
+    placeholders = {}
     # seven.io's own words are all there is to say why a validation failed, if any.
     if record.error is not None and record.status is ValidationStatus.FAILED:
         key = f"{key}_reason"
         placeholders["error"] = record.error
     # Only a failure or expiry waits for the translations (loaded once, then cached).
     hass.async_create_task(
-        _async_show(hass, entry, record.number, key, placeholders),
+        _async_show(hass, entry, record, key, **placeholders),
         f"{DOMAIN} outcome notification",
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 import re
 from typing import Any, Final
@@ -153,11 +154,16 @@ class CallerIdStore(Store[dict[str, Any]]):
 
     async def _async_left_from_1_1(self) -> bool:
         """Return whether files of version 1.1 wait to be merged (no file of 1.2 yet)."""
-        journals = await self.hass.async_add_executor_job(self._existing_journals)
-        return bool(journals) or await self._old_calls.async_load() is not None
+        for journal in self._journals:
+            if await self.hass.async_add_executor_job(journal.exists):
+                return True
+        return await self._old_calls.async_load() is not None
 
     async def _async_remove_old(self) -> None:
-        await self.hass.async_add_executor_job(self._remove_journals)
+        for journal in self._journals:
+            await self.hass.async_add_executor_job(
+                partial(journal.unlink, missing_ok=True)
+            )
         await self._old_calls.async_remove()
 
     async def _async_migrate_func(
@@ -196,13 +202,6 @@ class CallerIdStore(Store[dict[str, Any]]):
         # Raises for anything we never wrote, before Store saves over the old file.
         state_from_storage(merged)
         return merged
-
-    def _existing_journals(self) -> list[Path]:
-        return [path for path in self._journals if path.exists()]
-
-    def _remove_journals(self) -> None:
-        for path in self._journals:
-            path.unlink(missing_ok=True)
 
     def _corrupt_copies(self) -> list[str]:
         """Return the copies Store made of this file when it could not decode it."""

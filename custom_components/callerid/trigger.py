@@ -6,7 +6,6 @@ from typing import Any, Final, cast, override
 
 import probatio
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_DEVICE_ID, CONF_OPTIONS
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -24,7 +23,6 @@ from .const import (
     EVENT_VALIDATION_COMPLETED,
     ValidationStatus,
 )
-from .models import NumberRecord
 
 CONF_OUTCOME: Final = "outcome"
 
@@ -44,19 +42,6 @@ def _options_schema(outcomes: tuple[str, ...]) -> probatio.Schema:
             }
         }
     )
-
-
-def completion_event_data(entry: ConfigEntry, record: NumberRecord) -> dict[str, Any]:
-    """Return the data of `callerid_validation_completed` for a validation that ended."""
-    return {
-        "config_entry_id": entry.entry_id,
-        "number": record.number,
-        "status": record.status.value,
-        "success": record.validated,
-        "voice": record.voice,
-        "caller_id": record.caller_id,
-        "error": record.error,
-    }
 
 
 def device_identifier(entry_id: str, number: str) -> tuple[str, str]:
