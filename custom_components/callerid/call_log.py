@@ -25,7 +25,7 @@ from .const import (
     EVENT_CALL_PLACED,
     LOGGER,
 )
-from .helpers import gateway_error, may_have_rung, signal_call
+from .helpers import gateway_error, may_have_rung, signal
 from .models import CallOutcome, PlacedCall, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
@@ -225,7 +225,7 @@ class CallLog:
             self.last[call.sender] = call.outcome
         self.calls[call.call_id] = call
         async_dispatcher_send(
-            self._owner.hass, signal_call(self._owner.entry.entry_id, call.sender)
+            self._owner.hass, signal(self._owner.entry.entry_id, call.sender, "call")
         )
 
 

@@ -30,7 +30,7 @@ from .const import (
     LOGGER,
     ValidationStatus,
 )
-from .helpers import signal_new_number, signal_number
+from .helpers import signal
 from .models import NumberRecord, PlacedCall, RefusalLog
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
@@ -150,8 +150,8 @@ class CallerIdCoordinator:
         self._schedule_expiry(record)
         entry_id = self.entry.entry_id
         if is_new:
-            async_dispatcher_send(self.hass, signal_new_number(entry_id), record)
-        async_dispatcher_send(self.hass, signal_number(entry_id, record.number), record)
+            async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
+        async_dispatcher_send(self.hass, signal(entry_id, record.number), record)
 
     def completed(self, record: NumberRecord) -> None:
         """Tell whoever started the validation how it ended."""

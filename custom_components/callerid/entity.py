@@ -19,7 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
-from .helpers import async_entity_room, async_issue, signal_new_number, signal_number
+from .helpers import async_entity_room, async_issue, signal
 from .models import NumberRecord
 from .trigger import device_identifier
 
@@ -92,9 +92,7 @@ def async_add_number_entities(
         for kind in kinds
     )
     entry.async_on_unload(
-        async_dispatcher_connect(
-            coordinator.hass, signal_new_number(entry.entry_id), add
-        )
+        async_dispatcher_connect(coordinator.hass, signal(entry.entry_id, "new"), add)
     )
 
 
@@ -125,7 +123,7 @@ class CallerIdEntity(Entity):
 
     def _signal(self) -> str:
         """Return the signal whose changes the state follows."""
-        return signal_number(self._entry_id, self._number)
+        return signal(self._entry_id, self._number)
 
     async def async_added_to_hass(self) -> None:
         """Follow the number's record."""

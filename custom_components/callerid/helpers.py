@@ -108,19 +108,9 @@ def async_entity_room(hass: HomeAssistant, entry: ConfigEntry) -> int:
     ).entities.get_enabled_count_for_config_entry_id(entry.entry_id)
 
 
-def signal_number(entry_id: str, number: str) -> str:
-    """Return the dispatcher signal of a number's record changing."""
-    return f"{DOMAIN}_{entry_id}_{number}"
-
-
-def signal_call(entry_id: str, number: str) -> str:
-    """Return the dispatcher signal of a call from a number changing."""
-    return f"{DOMAIN}_{entry_id}_{number}_call"
-
-
-def signal_new_number(entry_id: str) -> str:
-    """Return the dispatcher signal of a number added to an entry."""
-    return f"{DOMAIN}_{entry_id}_new"
+def signal(entry_id: str, *about: str) -> str:
+    """Return an entry's dispatcher signal: new numbers, a number's record, its calls."""
+    return "_".join((DOMAIN, entry_id, *about))
 
 
 # The repairs whose fix Home Assistant's documentation explains.

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import ValidationStatus
 from .coordinator import CallerIdConfigEntry
 from .entity import CallerIdEntity, async_add_number_entities
-from .helpers import signal_call
+from .helpers import signal
 from .models import CallOutcome
 
 PARALLEL_UPDATES = 0
@@ -84,7 +84,7 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
 
     def _signal(self) -> str:
         """Follow the calls placed from the number, not its validations."""
-        return signal_call(self._entry_id, self._number)
+        return signal(self._entry_id, self._number, "call")
 
     @callback
     def _update(self, *_: object) -> None:
