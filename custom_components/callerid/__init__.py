@@ -14,7 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import DEFAULT_BASE_URL, SevenClient
 from .const import CONF_BASE_URL, DOMAIN, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
-from .entity import async_hide_numbers_past_limit, number_from_device
+from .entity import async_hide_numbers_past_limit
 from .phone import load_metadata
 from .reachability import async_check_reachability
 from .services import async_setup_services
@@ -87,6 +87,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: CallerIdConfigEntry, device: DeviceEntry
 ) -> bool:
     """Forget a number when the user deletes its device."""
-    if (number := number_from_device(entry, device)) is not None:
-        await entry.runtime_data.async_forget(number)
+    prefix = f"{entry.entry_id}_"
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier.startswith(prefix):
+            await entry.runtime_data.async_forget(identifier.removeprefix(prefix))
     return True

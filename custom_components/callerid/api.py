@@ -14,8 +14,7 @@ DEFAULT_BASE_URL = "https://gateway.seven.io/api"
 DEFAULT_TIMEOUT = 10.0
 SENT_WITH = "HomeAssistant-callerid"
 
-# seven.io's error codes; where a number is a valid answer (the balance), only these
-# are read as errors.
+# seven.io's error codes: where a number is a valid answer (the balance), only these.
 ERROR_CODES = frozenset({"500", "600", "700", "900", "901", "902", "903"})
 
 _ERROR_CODE = re.compile(r"\d{3}")
@@ -64,7 +63,6 @@ class SevenInvalidNumberError(SevenApiError):
     """The gateway refused the number."""
 
 
-# The codes with an error of their own; any other code is a SevenApiError.
 _CODE_ERRORS: dict[str, type[SevenApiError]] = {
     "900": SevenAuthenticationError,
     "902": SevenMissingScopeError,

@@ -45,13 +45,13 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the number and what seven.io said about it, leaving out what is unknown."""
         record = self._record
-        attributes: dict[str, Any] = {"number": record.number}
-        if record.voice is not None:
-            attributes["voice"] = record.voice
-        if record.caller_id is not None:
+        attributes = {
+            "number": record.number,
+            "voice": record.voice,
             # Text: an id, not a quantity to format as "12,345".
-            attributes["caller_id"] = str(record.caller_id)
-        return attributes
+            "caller_id": None if record.caller_id is None else str(record.caller_id),
+        }
+        return {key: value for key, value in attributes.items() if value is not None}
 
 
 def _shown(record: NumberRecord) -> tuple[bool, bool | None, int | None]:

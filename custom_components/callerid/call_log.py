@@ -46,7 +46,6 @@ class CallLog:
         # How the last call from each number went, also once the call is forgotten.
         self.last: dict[str, CallOutcome] = {}
         self.limit = HourlyLimit()
-        # The balance seven.io gave with its last voice answer.
         self._balance: float | None = None
 
     def load(self, state: StoredState) -> None:

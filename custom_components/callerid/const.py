@@ -29,8 +29,7 @@ DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
 DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
 CONF_MAX_CALLS: Final = "max_calls_per_hour"
 DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
-# The entities a number has enabled by default, by platform and unique id suffix:
-# Caller ID, Status and Last call.
+# A number's entities enabled by default (Caller ID, Status, Last call): platform, key.
 ENABLED_ENTITIES: Final = (
     ("binary_sensor", "validated"),
     ("sensor", "status"),

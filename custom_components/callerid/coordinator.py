@@ -191,8 +191,7 @@ class CallerIdCoordinator:
             if self.numbers.get(record.number) is not record:
                 return  # changed meanwhile
             expired = record.expired(self.code_lifetime)
-            # Expiry follows from the time alone: if not saved, the next load expires
-            # it again, so it need not wait for the disk.
+            # Expiry follows from the time alone: if not saved, the next load redoes it.
             with contextlib.suppress(StorageWriteError):
                 await self.async_write({record.number: expired})
             self.put(expired)

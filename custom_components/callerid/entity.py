@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import (
     entity_platform,
     entity_registry as er,
 )
 from homeassistant.helpers.device_registry import (
-    DeviceEntry,
     DeviceEntryType,
     DeviceInfo,
 )
@@ -61,15 +59,6 @@ def async_hide_numbers_past_limit(
         limit=f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}",
     )
     return frozenset(hidden)
-
-
-def number_from_device(entry: ConfigEntry, device: DeviceEntry) -> str | None:
-    """Return the E.164 number a device of `entry` stands for."""
-    prefix = f"{entry.entry_id}_"
-    for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier.startswith(prefix):
-            return identifier.removeprefix(prefix)
-    return None
 
 
 @callback

@@ -61,11 +61,7 @@ def gateway_error(err: SevenError, number: str) -> HomeAssistantError:
 
 
 def may_have_rung(err: SevenError) -> bool:
-    """Return whether a voice request that failed so may still have placed a call.
-
-    Only an answer that is one of seven.io's refusals says no call was placed; a
-    timeout, a server error, a lost connection or an unreadable answer do not.
-    """
+    """Return whether a failed voice request may have placed a call: unless seven.io refused it."""
     if isinstance(err, SevenConnectionError):
         return True
     return isinstance(err, SevenApiError) and err.code == "unexpected_response"
@@ -92,8 +88,7 @@ def _describe(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
 def call_webhook_id(entry: ConfigEntry) -> str:
     """Return the id of the webhook seven.io reports calls to.
 
-    Stored by entries of version 1.1; else derived from the callback's (one way), so
-    that a start cut short before the entry is saved leaves no hook pointing elsewhere.
+    Stored by 1.1's entries; else derived (one way) from the callback's: stable from the start.
     """
     if (stored := entry.data.get(CONF_CALL_WEBHOOK_ID)) is not None:
         return str(stored)

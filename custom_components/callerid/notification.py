@@ -10,8 +10,7 @@ from homeassistant.helpers.translation import async_get_translations
 from .const import DOMAIN, ValidationStatus
 from .models import NumberRecord
 
-# Translation keys (under "exceptions", the category that takes free texts) by what
-# the notification tells.
+# Translation keys, under "exceptions" (the category that takes free texts).
 _CODE = "notification_code"
 _OUTCOME = {
     ValidationStatus.FAILED: "notification_failed",

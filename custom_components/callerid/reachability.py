@@ -35,8 +35,7 @@ from .const import (
 from .helpers import async_issue, call_webhook_id
 
 EVENT_TYPE = "voice_status"
-# A failed hook sync is tried again after a minute, then twice as long each time, up
-# to an hour; the repair shows from the third failure in a row on.
+# A failed sync is retried after a minute, doubling up to an hour; a repair from the third.
 RETRY_FIRST = 60
 RETRY_MAX = 3600
 FAILURES_BEFORE_REPAIR = 3
@@ -133,10 +132,9 @@ async def async_our_hooks(entry: ConfigEntry, client: SevenClient) -> list[Hook]
 
 
 class HookSync:
-    """Keeps exactly one voice_status hook at seven.io, at the entry's current URL.
+    """Keeps exactly one voice_status hook at seven.io, at the entry's public URL, or none.
 
-    Syncs run one at a time; one that fails is tried again, later and later, with a
-    repair while it keeps failing. The hook is deleted once no public URL is left.
+    Syncs run one at a time; a failed one is retried, later and later, with a repair.
     """
 
     def __init__(
@@ -183,8 +181,7 @@ class HookSync:
                 self._failures = 0
                 self._issue(ISSUE_HOOKS_RIGHT, present=True)
             except SevenAuthenticationError:
-                # Nothing works with this key: a new one reloads the entry. Callbacks
-                # of validations under way keep landing meanwhile.
+                # A new key reloads the entry; callbacks keep landing meanwhile.
                 self.outcome_reported = False
                 self._entry.async_start_reauth(self._hass)
             except SevenError as err:

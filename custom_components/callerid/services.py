@@ -95,8 +95,7 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
 def _to_e164(hass: HomeAssistant, raw: str) -> str:
     """Parse a number as a person types it; national formats use Home Assistant's country."""
     if (number := to_e164(raw, hass.config.country)) is None:
-        # Home Assistant logs the message of a failed action: what was typed is
-        # masked there like any number.
+        # Home Assistant logs a failed action's message: what was typed is masked.
         raise _invalid("invalid_number", number=mask_number(raw))
     return number
 

@@ -61,10 +61,8 @@ class StoredState:
 
     numbers: dict[str, NumberRecord]
     calls: dict[str, PlacedCall]
-    # How the last call from each number went, also once the call itself is forgotten.
-    last_call: dict[str, CallOutcome]
-    # When each voice request that may have rung a phone was sent (the last hour).
-    attempts: list[datetime]
+    last_call: dict[str, CallOutcome]  # by number, also once the call is forgotten
+    attempts: list[datetime]  # voice requests that may have rung, the last hour
 
 
 class CallerIdStore(Store[dict[str, Any]]):
@@ -85,8 +83,7 @@ class CallerIdStore(Store[dict[str, Any]]):
         self._save_lock = asyncio.Lock()
         self._landed = False
         self._migrated = False
-        # What version 1.1 kept beside this file: the calls' own file, and the
-        # numbers' and the calls' journals.
+        # Version 1.1's calls file, and its numbers' and calls' journals.
         self._old_calls: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{self.key}.calls", private=True
         )
@@ -215,8 +212,7 @@ def _read_journal(path: Path) -> list[Any]:
         lines = path.read_bytes().split(b"\n")
     except FileNotFoundError:
         return []
-    # A last line without its newline was being written when the process stopped;
-    # nobody was told of that change.
+    # A last line without its newline was cut short: nobody was told of that change.
     if torn := lines.pop():
         LOGGER.warning("Dropping an incomplete last line (%d bytes)", len(torn))
     # Not JSON raises ValueError; not an object, TypeError where it is read.

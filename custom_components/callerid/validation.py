@@ -54,8 +54,7 @@ class Validations:
     async def async_validate(self, number: str) -> dict[str, Any]:
         """Have seven.io call `number` with a code; return what the action answers.
 
-        Refused while a request for the number is under way or its code is young, and
-        for a new number whose entities Home Assistant would not add (it only logs).
+        Refused while a request or a young code is there, and for a number with no room.
         """
         owner = self._owner
         cooldown = owner.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
@@ -163,8 +162,7 @@ class Validations:
             try:
                 await self._owner.async_write({number: self._owner.numbers.get(number)})
             finally:
-                # Memory holds what was known all along; if the disk did not take it,
-                # the number is pending after the next start until its code expires.
+                # Memory holds what was known; if not written, the next start expires it.
                 self.ahead.pop(number, None)
 
     async def async_complete(

@@ -76,8 +76,7 @@ CALLBACK_SCHEMA = probatio.Schema(
 
 
 def _as_text(value: object) -> str:
-    # seven.io's SDKs show some of these as numbers, some as strings; nothing else
-    # (null, true) is one of them, though str() would make it look like one.
+    # seven.io's SDKs show numbers or strings here; str() would pass null or true too.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise probatio.Invalid("expected text or a number")
     return str(value)
@@ -134,8 +133,7 @@ def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 webhook_id,
                 _entry_handler(entry.entry_id, handler, methods),
                 local_only=False,
-                # Every method the webhook view routes (HEAD it answers itself);
-                # others never reach it and get aiohttp's quiet 405.
+                # Every method the webhook view routes (others get aiohttp's quiet 405).
                 allowed_methods=("GET", "POST", "PUT"),
             )
             owned.add(webhook_id)
@@ -186,9 +184,8 @@ async def _async_callback(
         data = CALLBACK_SCHEMA(params)
     except probatio.Invalid:
         return HTTPStatus.BAD_REQUEST
-    # seven.io sends the number in international digits, maybe with separators. Only
-    # a number the action stored (in E.164, checked by phonenumbers) can match, so the
-    # digits are all it takes; an invalid number is as unknown as any other.
+    # International digits, maybe with separators: only a number the action stored (E.164,
+    # checked by phonenumbers) can match; an invalid one is as unknown as any other.
     number = f"+{data['sender'].translate(_SEPARATORS)}"
 
     result = CallbackResult(
@@ -227,10 +224,9 @@ def _still_loaded(entry: CallerIdConfigEntry) -> bool:
 
 
 async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
-    """Return the query (and form, for POST) as a flat dict; None when too big or ambiguous.
+    """Return the query (and a POST's form) as a flat dict; None when too big or ambiguous.
 
-    Also reads Home Assistant Cloud's stand-in request (MockRequest), which has only
-    `method`, `headers`, `query`, `query_string` and `content`.
+    Reads Home Assistant Cloud's MockRequest too: only `method`, `headers`, `query*`, `content`.
     """
     if len(request.query_string) > MAX_CALLBACK_QUERY_LENGTH:
         return None
