@@ -247,8 +247,7 @@ class SevenClient:
     async def delete_hook(self, hook_id: str) -> None:
         """Delete one of the account's webhooks.
 
-        The id goes in the form, as the OpenAPI says, and in the query, as the official
-        PHP SDK sends it: either way a gateway reads it.
+        The id in the form (as the OpenAPI says) and in the query (as the PHP SDK sends it).
         """
         ids = {"id": hook_id}
         _hooks_answer(await self._request("DELETE", "hooks", form=ids, query=ids))

@@ -146,8 +146,8 @@ class CallLog:
     async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
         """Count `rung` requests and keep the calls placed; they ring already.
 
-        Applied before it is written, so that a call that ends at once (busy) is known
-        to its status event; a failed write is logged, the call still counted.
+        Applied first, so that a call that ends at once (busy) is known to its status
+        event; a failed write is only logged.
         """
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:

@@ -65,8 +65,7 @@ KEY_SCHEMA = probatio.Schema(
 def _gateway_schema(*, collapsed: bool) -> probatio.Schema:
     """Return the key and the gateway URL, which sits in a section of its own.
 
-    The section has no default of its own: the frontend would take it and never fill
-    in the URL's default, leaving a required field empty.
+    The section has no default: the frontend would take it over the URL's, left empty.
     """
     return KEY_SCHEMA.extend(
         {
@@ -208,8 +207,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
 
-# Each option's range and the error that names it, checked by the step; the selectors
-# carry none, or Home Assistant would refuse with "Value 500.0 is too large".
+# Checked by the step, to name the range: with it, the selectors say "Value 500.0 is too large".
 OPTION_RANGES: dict[str, tuple[int, int, str]] = {
     CONF_CODE_LIFETIME: (1, 120, "code_lifetime_range"),
     CONF_COOLDOWN: (0, 3600, "cooldown_range"),

@@ -31,7 +31,7 @@ from .const import (
     ValidationStatus,
 )
 from .helpers import signal
-from .models import NumberRecord, PlacedCall, RefusalLog
+from .models import NumberRecord, PlacedCall
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
 from .reachability import HookSync
@@ -56,7 +56,9 @@ class CallerIdCoordinator:
         self.validations = Validations(self)
         self.calls = CallLog(self)
         self.hooks = HookSync(hass, entry, client)
-        self.refusals = RefusalLog()
+        # Webhook requests refused since the last warning, and when that was.
+        self.refused = 0
+        self.refusal_warned: datetime | None = None
         # Stored numbers given no entities: Home Assistant's limit per entry had no room.
         self.hidden: frozenset[str] = frozenset()
         self.lock = asyncio.Lock()

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import (
-    entity_platform,
-    entity_registry as er,
-)
-from homeassistant.helpers.device_registry import (
-    DeviceEntryType,
-    DeviceInfo,
-)
+from homeassistant.helpers import entity_platform, entity_registry as er
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -28,10 +22,9 @@ def async_hide_numbers_past_limit(
 ) -> frozenset[str]:
     """Return the stored numbers to add no entities for, and say so in a repair issue.
 
-    Past its limit Home Assistant drops an entry's new enabled entities with a line in
-    the log, which would leave numbers with some of their entities. So whole numbers
-    get entities, in order, while there is room for those not registered yet
-    (registered ones are added past the limit too).
+    Past its limit Home Assistant drops an entry's new enabled entities (it logs), which
+    would leave numbers with some of theirs: so whole numbers get entities, in order,
+    while there is room for those not registered yet.
     """
     registry = er.async_get(hass)
     room = async_entity_room(hass, entry)

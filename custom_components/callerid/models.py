@@ -19,14 +19,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(slots=True)
-class RefusalLog:
-    """Counts refused webhook requests between two warnings."""
-
-    count: int = 0
-    last_warning: datetime | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class CallbackResult:
     """seven.io's verdict as delivered to the callback."""

@@ -162,8 +162,7 @@ class HookSync:
     def async_shutdown(self) -> None:
         """Stop retrying; no sync starts after.
 
-        One under way is cancelled with the entry's background tasks: the webhook ids
-        stay, so the next sync finds whatever hook it left.
+        One under way is cancelled with the entry: the next finds whatever hook it left.
         """
         self._closed = True
         self._cancel_retry()

@@ -94,8 +94,8 @@ class CallerIdStore(Store[dict[str, Any]]):
     async def async_load_state(self) -> StoredState:
         """Read the file (merging the files of version 1.1 once); refuse a damaged one.
 
-        Store moves an undecodable file aside and starts empty: while no file replaces
-        it, the copy it kept is reported instead, until the person restores or deletes it.
+        Store moves an undecodable file aside and starts empty: until a file replaces it,
+        the copy is reported instead.
         """
         try:
             data = await self.async_load()
@@ -109,10 +109,13 @@ class CallerIdStore(Store[dict[str, Any]]):
         except (LookupError, TypeError, ValueError, AttributeError) as err:
             # A shape we never write, or an undecodable journal of version 1.1.
             raise StorageUnreadableError(self.path) from err
+        folder = Path(self.path).parent
         if data is None and (
-            corrupt := await self.hass.async_add_executor_job(self._corrupt_copies)
+            corrupt := await self.hass.async_add_executor_job(
+                lambda: sorted(folder.glob(f"{self.key}.corrupt.*"))
+            )
         ):
-            raise StorageUnreadableError(corrupt[-1])
+            raise StorageUnreadableError(str(corrupt[-1]))
         if self._migrated:
             await self.async_save_state(state)
             await self._async_remove_old()
@@ -121,8 +124,7 @@ class CallerIdStore(Store[dict[str, Any]]):
     async def async_save_state(self, state: StoredState) -> None:
         """Write `state`; raise StorageWriteError unless it is on disk.
 
-        Refused while Home Assistant stops: Store would hold it back for its final
-        write, which nobody could wait for.
+        Refused while Home Assistant stops: Store would hold it for a final write.
         """
         async with self._save_lock:
             if self.hass.is_stopping:
@@ -199,11 +201,6 @@ class CallerIdStore(Store[dict[str, Any]]):
         # Raises for anything we never wrote, before Store saves over the old file.
         state_from_storage(merged)
         return merged
-
-    def _corrupt_copies(self) -> list[str]:
-        """Return the copies Store made of this file when it could not decode it."""
-        folder = Path(self.path).parent
-        return sorted(str(path) for path in folder.glob(f"{self.key}.corrupt.*"))
 
 
 def _read_journal(path: Path) -> list[Any]:

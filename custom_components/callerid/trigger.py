@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, cast, override
 
 import probatio
@@ -54,6 +55,8 @@ class _CallerIdTrigger(Trigger):
 
     _event_type: str
     _outcomes_allowed: tuple[str, ...]
+    # The number whose device counts, and the outcome, of an event.
+    _number_and_outcome: Callable[[dict[str, Any]], tuple[str, str]]
 
     @override
     @classmethod
@@ -69,11 +72,6 @@ class _CallerIdTrigger(Trigger):
         options = config.options or {}
         self._device_ids = frozenset(options.get(ATTR_DEVICE_ID, ()))
         self._outcomes = frozenset(options.get(CONF_OUTCOME, ()))
-
-    @staticmethod
-    def _number_and_outcome(data: dict[str, Any]) -> tuple[str, str]:
-        """Return the number whose device counts, and the outcome, of an event."""
-        raise NotImplementedError
 
     @override
     async def async_attach_runner(

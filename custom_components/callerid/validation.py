@@ -170,8 +170,8 @@ class Validations:
     ) -> NumberRecord | None:
         """Apply a callback if `token` opens the pending validation of `number`; else None.
 
-        Hashed and compared against both the live and the asked-for validation in every
-        case: a refusal takes as long whichever way it is wrong.
+        Compared with both the live and the asked-for one always: a refusal takes as long
+        whichever way it is wrong.
         """
         hashed = hash_token(token)
         live = self._owner.numbers.get(number)

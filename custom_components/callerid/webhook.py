@@ -45,7 +45,6 @@ from .storage import StorageWriteError
 _FLAG = probatio.In(("0", "1"))
 # What the sender may hold besides digits (see CALLBACK_SCHEMA), dropped.
 _SEPARATORS: Final = str.maketrans("", "", "+ ()./-")
-FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 # The webhook ids the integration has registered, two per config entry.
 _OWNED_WEBHOOKS: HassKey[set[str]] = HassKey(f"{DOMAIN}_webhooks")
 # Longest callback query string looked at; seven.io's parameters fit easily.
@@ -237,7 +236,10 @@ async def _async_read_params(request: web.Request) -> dict[str, Any] | None:
             if body is None:
                 return None
             content_type = request.headers.get("Content-Type", "")
-            if content_type.partition(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+            if (
+                content_type.partition(";")[0].strip().lower()
+                == "application/x-www-form-urlencoded"
+            ):
                 pairs += parse_qsl(
                     body.decode("utf-8"), keep_blank_values=True, errors="strict"
                 )
@@ -264,19 +266,19 @@ async def _async_read_body(request: web.Request, limit: int) -> bytes | None:
 @callback
 def note_refusal(entry: CallerIdConfigEntry) -> None:
     """Count a refused callback: debug each, warn at most once an interval with the count."""
-    refusals = entry.runtime_data.refusals
-    refusals.count += 1
+    owner = entry.runtime_data
+    owner.refused += 1
     LOGGER.debug("Refused a callback that matches no pending validation")
     now = dt_util.utcnow()
-    if (last := refusals.last_warning) and now - last < REFUSAL_WARNING_INTERVAL:
+    if (last := owner.refusal_warned) and now - last < REFUSAL_WARNING_INTERVAL:
         return
     LOGGER.warning(
         "Refused %d request(s) to the webhooks that matched no pending validation or "
         "call (logged at debug level; this warning repeats at most hourly)",
-        refusals.count,
+        owner.refused,
     )
-    refusals.count = 0
-    refusals.last_warning = now
+    owner.refused = 0
+    owner.refusal_warned = now
 
 
 async def async_forget_webhooks(
