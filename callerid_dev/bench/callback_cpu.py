@@ -12,6 +12,7 @@ after each batch; the ratio is of the medians per callback.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 import statistics
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..gateway_sim import Simulator
 from ..harness import HassClient
 from .gateway import Entry, get, start_validation
 from .instance import helper
+from .seeding import storage_path
 from .stats import spread, turned
 
 KINDS = ("ours", "floor", "empty")
@@ -45,8 +47,8 @@ async def validations(api: HassClient, sim: Simulator, entry: Entry) -> list[URL
 
 
 def floor_urls(api: HassClient, urls: list[URL], states: int) -> list[URL]:
-    """Return the flip webhook's URLs for the same callbacks (the same query)."""
-    flip = URL(f"{api.url}/api/webhook/callerid-bench-flip")
+    """Return the flip-save webhook's URLs for the same callbacks (the same query)."""
+    flip = URL(f"{api.url}/api/webhook/callerid-bench-flip-save")
     return [flip.with_query(url.query).update_query(states=str(states)) for url in urls]
 
 
@@ -75,6 +77,10 @@ async def bench_callback_cpu(
 ) -> dict[str, Any]:
     """Measure `rounds` rounds; return the ratio and what it was made of."""
     per_callback = await states_per_callback(api, sim, entry)
+    # The floor saves the entry's own file, as it is after a callback.
+    config = await api.request("GET", "/api/config")
+    source = storage_path(Path(config["config_dir"]), entry)
+    await helper(api, "save_setup", {"path": str(source)})
     states = max(1, round(per_callback))
     loop: dict[str, list[float]] = {kind: [] for kind in KINDS}
     process: dict[str, list[float]] = {kind: [] for kind in KINDS}

@@ -89,8 +89,9 @@ def callbacks(d: dict[str, Any]) -> list[list[str]]:
                 key_of(d, "callback_cpu"),
                 f"event loop CPU per valid callback, {cpu['numbers']} numbers",
                 ms(per["ours"]["median"]),
-                f"{ms(per['floor']['median'])} (a webhook setting the same "
-                f"{cpu['floor_states_per_callback']} states)",
+                f"{ms(per['floor']['median'])} (a webhook saving the same file, "
+                f"then setting the same {cpu['floor_states_per_callback']} states "
+                "and firing an event)",
                 f"{cpu['ratio']:.2f}",
                 TARGETS["callback_cpu"],
             ]

@@ -26,7 +26,13 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util, json as json_util
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, FLIP_WEBHOOK_ID, NOOP_WEBHOOK_ID, SAVE_WEBHOOK_ID
+from .const import (
+    DOMAIN,
+    FLIP_SAVE_WEBHOOK_ID,
+    FLIP_WEBHOOK_ID,
+    NOOP_WEBHOOK_ID,
+    SAVE_WEBHOOK_ID,
+)
 
 
 @dataclass
@@ -49,6 +55,23 @@ async def _noop(
 async def _flip(
     hass: HomeAssistant, webhook_id: str, request: web.Request
 ) -> web.Response:
+    _set_states(hass, request)
+    return web.Response(status=200)
+
+
+async def _flip_save(
+    hass: HomeAssistant, webhook_id: str, request: web.Request
+) -> web.Response:
+    # What a callback must do: the file on disk before the answer, then the states
+    # and an event.
+    floor = hass.data[SAVE]
+    await floor.store.async_save(floor.data)
+    _set_states(hass, request)
+    hass.bus.async_fire(f"{DOMAIN}_flipped", {"sender": request.query.get("sender")})
+    return web.Response(status=200)
+
+
+def _set_states(hass: HomeAssistant, request: web.Request) -> None:
     sender = request.query.get("sender", "")
     attributes = {
         key: request.query.get(key) for key in ("sender", "id", "voice", "error")
@@ -62,7 +85,6 @@ async def _flip(
         hass.states.async_set(
             f"binary_sensor.bench_flip_{sender}_{index}", "on", attributes
         )
-    return web.Response(status=200)
 
 
 async def _save(
@@ -97,6 +119,7 @@ def async_register_webhooks(hass: HomeAssistant) -> None:
         ("no-op", NOOP_WEBHOOK_ID, _noop),
         ("flip", FLIP_WEBHOOK_ID, _flip),
         ("save", SAVE_WEBHOOK_ID, _save),
+        ("flip-save", FLIP_SAVE_WEBHOOK_ID, _flip_save),
     ):
         webhook.async_register(
             hass,
