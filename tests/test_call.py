@@ -6,7 +6,10 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
@@ -41,8 +44,7 @@ async def test_call_from_the_sensor(
 ) -> None:
     """The UI's picker gives the Caller ID sensor; each recipient gets one request."""
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_call_placed", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_call_placed")
 
     response = await call(
         hass,
@@ -85,6 +87,25 @@ async def test_call_from_the_sensor(
         ("900000001", RECIPIENT),
         ("900000002", OTHER),
     ]
+
+
+@pytest.mark.usefixtures("validated")
+@pytest.mark.parametrize(
+    "caller_id",
+    [
+        "sensor.49_176_12345678_status",
+        "sensor.49_176_12345678_last_call",
+        "binary_sensor.49_176_12345678_caller_id",
+    ],
+)
+async def test_call_from_any_entity_of_the_number(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, caller_id: str
+) -> None:
+    """Any entity of the number's device names it as caller ID, Last call too."""
+    assert hass.states.get(caller_id) is not None
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await call(hass, caller_id=caller_id, to=RECIPIENT, message="Hello")
+    assert [form["from"] for form in voice_calls(aioclient_mock)] == [NUMBER]
 
 
 @pytest.mark.usefixtures("validated")

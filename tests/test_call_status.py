@@ -9,7 +9,10 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
@@ -240,8 +243,7 @@ async def test_call_ended(
     last_call: str,
 ) -> None:
     """The event fires once with seven.io's raw status; the sensor shows the outcome."""
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_call_ended")
     assert hass.states.get(LAST_CALL_ID).state == "calling"
     client = await hass_client_no_auth()
 
@@ -310,8 +312,7 @@ async def test_forged_events_change_nothing(
     status: int,
 ) -> None:
     """Anything but an event about a ringing call of this entry is refused, quietly."""
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_call_ended")
     client = await hass_client_no_auth()
     if body == "unknown-call":
         body = event("999")

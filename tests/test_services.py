@@ -13,7 +13,10 @@ from freezegun.api import FrozenDateTimeFactory
 from phonenumbers.phonemetadata import PhoneMetadata
 import probatio
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
@@ -69,8 +72,7 @@ async def test_whole_way(
 ) -> None:
     """Action, gateway, notification, seven.io's callback, sensor on."""
     answer_validation(aioclient_mock, json=NEW_CODE)
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_validation_completed")
 
     response = await call_validate(hass, number="0176 1234 5678")
     assert response == {

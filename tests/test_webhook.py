@@ -11,7 +11,10 @@ from urllib.parse import urlencode
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
@@ -48,8 +51,7 @@ async def test_failed_validation(
     hass: HomeAssistant, pending: URL, hass_client_no_auth: ClientSessionGenerator
 ) -> None:
     """success=0 marks the number failed with seven.io's error, and fires the event."""
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_validation_completed")
     client = await hass_client_no_auth()
     resp = await client.get(
         pending.update_query(
@@ -218,8 +220,7 @@ async def test_forged_callbacks_change_nothing(
     token = pending.query["token"]
     name, params, status = _forgeries(token)[case]
     stored = persisted.raw()
-    events = []
-    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_validation_completed")
     client = await hass_client_no_auth()
 
     resp = await client.get(URL.build(path=pending.path).update_query(params))

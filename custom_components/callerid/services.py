@@ -128,7 +128,7 @@ def _caller_id_for_call(
         number = _to_e164(hass, caller_id)
     elif entity.platform == DOMAIN and entity.config_entry_id is not None:
         entry_id = entity.config_entry_id
-        number = entity.unique_id.removeprefix(f"{entry_id}_").rsplit("_", 1)[0]
+        number = entity.unique_id.removeprefix(f"{entry_id}_").split("_", 1)[0]
     else:
         raise _invalid("invalid_number", number=mask_number(caller_id))
     records: list[tuple[CallerIdConfigEntry, NumberRecord]] = [
