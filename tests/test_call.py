@@ -20,6 +20,7 @@ from custom_components.callerid.const import DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 
 from .conftest import (
     ALREADY,
@@ -106,6 +107,19 @@ async def test_call_from_any_entity_of_the_number(
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
     await call(hass, caller_id=caller_id, to=RECIPIENT, message="Hello")
     assert [form["from"] for form in voice_calls(aioclient_mock)] == [NUMBER]
+
+
+@pytest.mark.usefixtures("validated")
+async def test_another_integrations_entity_is_no_caller_id(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """An entity of another integration is refused by its id, before anything rings."""
+    other = er.async_get(hass).async_get_or_create("sensor", "demo", "phone")
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(hass, caller_id=other.entity_id, to=RECIPIENT, message="Hello")
+    assert raised.value.translation_key == "caller_id_unknown"
+    assert other.entity_id in str(raised.value)
+    assert voice_calls(aioclient_mock) == []
 
 
 @pytest.mark.usefixtures("validated")

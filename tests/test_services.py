@@ -203,6 +203,22 @@ async def test_invalid_number_sends_nothing(
 
 
 @pytest.mark.usefixtures("init_integration")
+async def test_invalid_number_says_how_to_type_it(hass: HomeAssistant) -> None:
+    """The message tells how to type a number, national ones included; no masked echo.
+
+    What was typed is in the form in front of the person; the log gets no number.
+    """
+    hass.config.country = "DE"
+    with pytest.raises(ServiceValidationError) as raised:
+        await call_validate(hass, number="0176 1234")
+    message = str(raised.value)
+    assert "*" not in message
+    assert "0176" not in message
+    assert "DE" in message
+    assert "+49 176 12345678" in message
+
+
+@pytest.mark.usefixtures("init_integration")
 async def test_number_past_the_entity_limit_is_refused(
     hass: HomeAssistant,
     aioclient_mock: AiohttpClientMocker,

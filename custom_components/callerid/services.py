@@ -95,8 +95,8 @@ async def _async_validate(call: ServiceCall) -> ServiceResponse:
 def _to_e164(hass: HomeAssistant, raw: str) -> str:
     """Parse a number as a person types it; national formats use Home Assistant's country."""
     if (number := to_e164(raw, hass.config.country)) is None:
-        # Home Assistant logs a failed action's message: what was typed is masked.
-        raise _invalid("invalid_number", number=mask_number(raw))
+        # Home Assistant logs a failed action's message: what was typed stays out.
+        raise _invalid("invalid_number", country=hass.config.country or "-")
     return number
 
 
@@ -130,7 +130,7 @@ def _caller_id_for_call(
         entry_id = entity.config_entry_id
         number = entity.unique_id.removeprefix(f"{entry_id}_").split("_", 1)[0]
     else:
-        raise _invalid("invalid_number", number=mask_number(caller_id))
+        raise _invalid("caller_id_unknown", entity_id=caller_id)
     records: list[tuple[CallerIdConfigEntry, NumberRecord]] = [
         (entry, record)
         for entry in hass.config_entries.async_loaded_entries(DOMAIN)
