@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+import re
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from yarl import URL
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_CALL_CLOUDHOOK_URL, CONF_CALL_WEBHOOK_ID, CONF_CLOUDHOOK_URL
+from .const import (
+    CONF_BASE_URL,
+    CONF_CALL_CLOUDHOOK_URL,
+    CONF_CALL_WEBHOOK_ID,
+    CONF_CLOUDHOOK_URL,
+)
 from .coordinator import CallerIdConfigEntry
 from .phone import mask_number
 
@@ -22,23 +30,30 @@ TO_REDACT = {
     "token_hash",
     "unique_id",
 }
+# A phone number inside seven.io's free text: digits, maybe with separators.
+_DIGITS = re.compile(r"\+?\d[\d ()./-]{4,}\d")
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CallerIdConfigEntry
 ) -> dict[str, Any]:
     """Return the entry, its options and its numbers; people paste this in public."""
+    data = dict(entry.data)
+    if url := data.get(CONF_BASE_URL):
+        # Only where the gateway is: no user, password or query.
+        data[CONF_BASE_URL] = str(URL(url).with_user(None).with_query(None))
     return async_redact_data(
         {
             "entry": {
-                "data": dict(entry.data),
+                "data": data,
                 "options": dict(entry.options),
                 "unique_id": entry.unique_id,
             },
-            # Each number masked as in the logs, also where it is formatted.
+            # Each number masked as in the logs, also where it is formatted or quoted.
             "numbers": [
                 asdict(record)
                 | dict.fromkeys(("number", "formatted"), mask_number(record.number))
+                | {"error": record.error and _DIGITS.sub(REDACTED, record.error)}
                 for record in entry.runtime_data.numbers.values()
             ],
         },
