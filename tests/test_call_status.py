@@ -22,7 +22,7 @@ from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
 from custom_components.callerid.helpers import call_webhook_id
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .conftest import (
@@ -364,6 +364,34 @@ async def test_call_ended_trigger(
     await client.post(hook_path(init_integration), json=event(placed, duration="0"))
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [call.data["call_id"] for call in calls] == [f"id {placed}"]
+
+
+async def test_both_triggers_speak_one_vocabulary(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """`trigger.number`, `trigger.outcome` and `trigger.device_id`, as the other trigger."""
+    variables = {
+        "number": "{{ trigger.number | replace('+', 'plus ') }}",
+        "outcome": "{{ trigger.outcome }}",
+        "device_id": "{{ trigger.device_id }}",
+    }
+    calls = await set_up_automation(hass, "call_ended", {}, variables)
+    client = await hass_client_no_auth()
+    await client.post(hook_path(init_integration), json=event(placed, duration="0"))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
+    )
+    assert [call.data for call in calls] == [
+        {
+            "number": NUMBER.replace("+", "plus "),
+            "outcome": "not_answered",
+            "device_id": device.id,
+        }
+    ]
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ async def set_up_validation_trigger(
             # Kept text: a template that renders only digits gives an int.
             "number": "{{ trigger.number | replace('+', 'plus ') }}",
             "status": "{{ trigger.status }}",
+            "outcome": "{{ trigger.outcome }}",
             "device_id": "{{ trigger.device_id }}",
         },
     )
@@ -62,6 +63,7 @@ async def test_any_number_any_outcome(
         {
             "number": NUMBER.replace("+", "plus "),
             "status": "validated",
+            "outcome": "validated",
             "device_id": device.id,
         }
     ]

@@ -95,8 +95,14 @@ class _CallerIdTrigger(Trigger):
                 self._device_ids and device_id not in self._device_ids
             ):
                 return
+            # One vocabulary for both: the caller ID's number, its device, the outcome.
             run_action(
-                {**data, ATTR_DEVICE_ID: device_id},
+                {
+                    **data,
+                    "number": number,
+                    "outcome": outcome,
+                    ATTR_DEVICE_ID: device_id,
+                },
                 f"{self._event_type} {outcome}",
                 event.context,
             )
