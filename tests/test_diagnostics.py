@@ -76,6 +76,5 @@ async def test_diagnostics_redact_the_gateway_url_and_numbers_in_errors(
     text = repr(diagnostics)
     for secret in ("hunter2", "user:", "s3cret", "4917612345678", "1234 5678"):
         assert secret not in text
-    assert "gateway.example.org" in text
     (record,) = diagnostics["numbers"]
     assert record["error"].startswith("Number ")

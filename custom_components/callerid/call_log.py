@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.util import dt as dt_util
 
@@ -25,7 +25,7 @@ from .const import (
     EVENT_CALL_PLACED,
     LOGGER,
 )
-from .helpers import gateway_error, may_have_rung, signal
+from .helpers import gateway_error, invalid, may_have_rung, signal
 from .models import CallOutcome, PlacedCall, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
@@ -241,11 +241,7 @@ class HourlyLimit:
         """Reserve `count` calls; refuse if they would exceed the entry's hourly limit."""
         limit = int(options.get(CONF_MAX_CALLS, DEFAULT_MAX_CALLS))
         if len(self.recent()) + self.reserved + count > limit:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="call_limit",
-                translation_placeholders={"limit": str(limit)},
-            )
+            raise invalid("call_limit", limit=str(limit))
         self.reserved += count
 
     def recent(self) -> list[datetime]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -30,7 +29,7 @@ from .const import (
     LOGGER,
     ValidationStatus,
 )
-from .helpers import signal
+from .helpers import invalid, signal
 from .models import NumberRecord, PlacedCall
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
@@ -103,11 +102,7 @@ class CallerIdCoordinator:
         """Run `change` as a task the entry waits for as it unloads."""
         if self.closed:
             change.close()
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"title": self.entry.title},
-            )
+            raise invalid("entry_not_loaded", title=self.entry.title)
         task = self.hass.async_create_task(change, f"{DOMAIN} change", eager_start=True)
         if not task.done():
             self._tasks.add(task)

@@ -6,8 +6,6 @@ from dataclasses import asdict
 import re
 from typing import Any
 
-from yarl import URL
-
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
@@ -23,6 +21,8 @@ from .phone import mask_number
 
 TO_REDACT = {
     CONF_API_KEY,
+    # A testing aid that may hold credentials; seven.io's own is not stored.
+    CONF_BASE_URL,
     CONF_WEBHOOK_ID,
     CONF_CLOUDHOOK_URL,
     CONF_CALL_WEBHOOK_ID,
@@ -38,14 +38,10 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: CallerIdConfigEntry
 ) -> dict[str, Any]:
     """Return the entry, its options and its numbers; people paste this in public."""
-    data = dict(entry.data)
-    if url := data.get(CONF_BASE_URL):
-        # Only where the gateway is: no user, password or query.
-        data[CONF_BASE_URL] = str(URL(url).with_user(None).with_query(None))
     return async_redact_data(
         {
             "entry": {
-                "data": data,
+                "data": dict(entry.data),
                 "options": dict(entry.options),
                 "unique_id": entry.unique_id,
             },

@@ -9,7 +9,7 @@ import hashlib
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     entity_platform,
     entity_registry as er,
@@ -48,6 +48,15 @@ def gateway_errors(
         if isinstance(err, SevenAuthenticationError):
             entry.async_start_reauth(hass)
         raise gateway_error(err, number) from err
+
+
+def invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return the translated error for what was asked that cannot be done."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
 
 
 def gateway_error(err: SevenError, number: str) -> HomeAssistantError:

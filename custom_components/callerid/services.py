@@ -14,7 +14,6 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
     entity_registry as er,
@@ -23,6 +22,7 @@ from homeassistant.helpers import (
 
 from .const import DOMAIN, SERVICE_CALL, SERVICE_VALIDATE
 from .coordinator import CallerIdConfigEntry
+from .helpers import invalid
 from .models import NumberRecord
 from .phone import mask_number, to_e164
 
@@ -75,14 +75,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
         )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
 async def _async_validate(call: ServiceCall) -> ServiceResponse:
     """Start a validation: seven.io calls the number and the code is shown."""
     entry: CallerIdConfigEntry = service.async_get_config_entry(
@@ -96,7 +88,7 @@ def _to_e164(hass: HomeAssistant, raw: str) -> str:
     """Parse a number as a person types it; national formats use Home Assistant's country."""
     if (number := to_e164(raw, hass.config.country)) is None:
         # Home Assistant logs a failed action's message: what was typed stays out.
-        raise _invalid("invalid_number", country=hass.config.country or "-")
+        raise invalid("invalid_number", country=hass.config.country or "-")
     return number
 
 
@@ -108,12 +100,12 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     ringtime: int | None = call.data.get(ATTR_RINGTIME)
     # What seven.io would refuse is refused before anything rings.
     if not 1 <= len(recipients) <= MAX_RECIPIENTS:
-        raise _invalid("recipients_count", max=str(MAX_RECIPIENTS))
+        raise invalid("recipients_count", max=str(MAX_RECIPIENTS))
     if not message.strip() or len(message) > MAX_MESSAGE_LENGTH:
-        raise _invalid("message_length", max=str(MAX_MESSAGE_LENGTH))
+        raise invalid("message_length", max=str(MAX_MESSAGE_LENGTH))
     low, high = RINGTIME_RANGE
     if ringtime is not None and not low <= ringtime <= high:
-        raise _invalid("ringtime_range", min=str(low), max=str(high))
+        raise invalid("ringtime_range", min=str(low), max=str(high))
     return await entry.runtime_data.calls.async_call(
         sender, recipients, message, ringtime
     )
@@ -130,7 +122,7 @@ def _caller_id_for_call(
         entry_id = entity.config_entry_id
         number = entity.unique_id.removeprefix(f"{entry_id}_").split("_", 1)[0]
     else:
-        raise _invalid("caller_id_unknown", entity_id=caller_id)
+        raise invalid("caller_id_unknown", entity_id=caller_id)
     records: list[tuple[CallerIdConfigEntry, NumberRecord]] = [
         (entry, record)
         for entry in hass.config_entries.async_loaded_entries(DOMAIN)
@@ -142,8 +134,8 @@ def _caller_id_for_call(
     masked = mask_number(number)
     if not validated:
         status = records[0][1].status.value if records else "unknown"
-        raise _invalid("caller_id_not_validated", number=masked, status=status)
+        raise invalid("caller_id_not_validated", number=masked, status=status)
     entry, record = validated[0]
     if record.voice is False:
-        raise _invalid("caller_id_not_for_voice", number=masked)
+        raise invalid("caller_id_not_for_voice", number=masked)
     return entry, number

@@ -12,7 +12,6 @@ import math
 import secrets
 from typing import TYPE_CHECKING, Any, cast
 
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_platform
 from homeassistant.util import dt as dt_util
 
@@ -25,7 +24,7 @@ from .const import (
     LOGGER,
     ValidationStatus,
 )
-from .helpers import async_entity_room, gateway_errors
+from .helpers import async_entity_room, gateway_errors, invalid
 from .models import NO_TOKEN_HASH, CallbackResult, NumberRecord, hash_token, new_record
 from .notification import async_dismiss_code, async_show_code
 from .phone import format_number, mask_number
@@ -66,24 +65,14 @@ class Validations:
         elif record is not None and record.status is ValidationStatus.PENDING:
             wait = cooldown - (dt_util.utcnow() - record.requested_at).total_seconds()
         if wait > 0:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="cooldown",
-                translation_placeholders={
-                    "number": mask_number(number),
-                    "seconds": str(math.ceil(wait)),
-                },
+            raise invalid(
+                "cooldown", number=mask_number(number), seconds=str(math.ceil(wait))
             )
         # New numbers being asked for right now get their entities soon.
         needed = (1 + len(self._asking)) * len(ENABLED_ENTITIES)
         if record is None and needed > async_entity_room(owner.hass, owner.entry):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="too_many_numbers",
-                translation_placeholders={
-                    "limit": f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}"
-                },
-            )
+            limit = entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+            raise invalid("too_many_numbers", limit=f"{limit:,}")
         return await asyncio.shield(owner.track(self._async_validate(number)))
 
     async def _async_validate(self, number: str) -> dict[str, Any]:
