@@ -208,7 +208,7 @@ async def test_hourly_limit(
     with pytest.raises(ServiceValidationError) as raised:
         await call(hass, caller_id=NUMBER, to=[RECIPIENT, OTHER], message="Hello")
     assert raised.value.translation_key == "call_limit"
-    assert "3 calls per hour" in str(raised.value)
+    assert "hourly call limit (3)" in str(raised.value)
     assert len(voice_calls(aioclient_mock)) == 2
 
     await call(hass, caller_id=NUMBER, to=RECIPIENT, message="Hello")

@@ -140,7 +140,8 @@ async def test_already_validated(
         "number": NUMBER,
         "status": "validated",
         "code": None,
-        "caller_id": 12345,
+        # Text, as on the Caller ID sensor: an id, not a quantity.
+        "caller_id": "12345",
         "voice": True,
         "callback_reachable": True,
     }

@@ -209,7 +209,7 @@ def _response(
         "number": record.number,
         "status": record.status.value,
         "code": code,
-        "caller_id": record.caller_id,
+        "caller_id": None if record.caller_id is None else str(record.caller_id),
         "voice": record.voice,
         # False: seven.io cannot reach Home Assistant; the sensor will not update by itself.
         "callback_reachable": callback_url.reachable,
