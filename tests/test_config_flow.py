@@ -412,6 +412,7 @@ async def test_second_account_gets_its_own_name(
         result["flow_id"],
         {CONF_NAME: "  Office  ", CONF_API_KEY: "key-three-0123456789"},
     )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Office"
 
 
@@ -433,6 +434,13 @@ async def test_error_keeps_every_typed_value(
     assert frontend_initial_data(result) == typed
     assert section_options(result) == {"collapsed": False}
 
+    # The flow recovers: with a key that works, the same dialog creates the entry.
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], typed)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == SIM_URL
+
 
 @pytest.mark.parametrize(
     "url",
@@ -450,6 +458,13 @@ async def test_gateway_url_must_be_a_web_address(
     )
     assert result["errors"] == {"base": "invalid_url"}
     assert aioclient_mock.call_count == 0
+
+    # The flow recovers: seven.io's own gateway creates the entry.
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_reconfigure_shows_and_keeps_current_url(
