@@ -8,6 +8,8 @@ from functools import partial
 from typing import Any
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 import pytest
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
@@ -643,3 +645,32 @@ async def test_hooks_errors(
     aioclient_mock.clear_requests()
     register(HOOKS_URL, json={"success": True} | good)
     assert await call() == expected
+
+
+async def test_no_redirect_is_followed(socket_enabled: None) -> None:
+    """A gateway that redirects elsewhere gets no second request: key and URL stay home."""
+    stolen: list[web.Request] = []
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://localhost:{request.url.port}/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        stolen.append(request)
+        return web.json_response({"amount": 1.0, "currency": "EUR"})
+
+    app = web.Application()
+    app.router.add_get("/api/balance", redirect)
+    app.router.add_get("/elsewhere", elsewhere)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = SevenClient(
+                session, API_KEY, base_url=str(server.make_url("/api"))
+            )
+            with pytest.raises(SevenApiError) as raised:
+                await client.balance()
+    finally:
+        await server.close()
+    assert raised.value.code == "http_302"
+    assert stolen == []

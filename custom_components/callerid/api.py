@@ -191,8 +191,14 @@ class SevenClient:
         url = f"{self._base_url}/{endpoint}"
         try:
             async with asyncio.timeout(self._timeout):
+                # No redirect is followed: it would take the key elsewhere.
                 async with self._session.request(
-                    method, url, data=form, params=query, headers=headers
+                    method,
+                    url,
+                    data=form,
+                    params=query,
+                    headers=headers,
+                    allow_redirects=False,
                 ) as response:
                     body = await response.text()
                     status = response.status
@@ -204,7 +210,7 @@ class SevenClient:
             raise SevenAuthenticationError(f"http_{status}")
         if status >= 500:
             raise SevenServerError(status)
-        if status >= 400:
+        if status >= 300:
             raise SevenApiError(f"http_{status}")
         return _decode(body, number_ok=number_ok)
 
