@@ -13,6 +13,7 @@ import aiohttp
 DEFAULT_BASE_URL = "https://gateway.seven.io/api"
 DEFAULT_TIMEOUT = 10.0
 SENT_WITH = "HomeAssistant-callerid"
+_HEADERS = {"Accept": "application/json", "SentWith": SENT_WITH}
 
 # seven.io's error codes: where a number is a valid answer (the balance), only these.
 ERROR_CODES = frozenset({"500", "600", "700", "900", "901", "902", "903"})
@@ -152,9 +153,7 @@ class SevenClient:
         self, number: str, *, callback: str | None = None
     ) -> ValidationStarted | AlreadyValidated:
         """Ask the gateway to call `number` with a code. Never retried: each call rings a phone."""
-        form = {"number": number}
-        if callback is not None:
-            form["callback"] = callback
+        form = {"number": number} | ({} if callback is None else {"callback": callback})
         data = await self._request("POST", "validate_for_voice", form=form)
         if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
             raise SevenApiError("unexpected_response")
@@ -183,11 +182,7 @@ class SevenClient:
         query: dict[str, str] | None = None,
         number_ok: bool = False,
     ) -> Any:
-        headers = {
-            "X-Api-Key": self._api_key,
-            "Accept": "application/json",
-            "SentWith": SENT_WITH,
-        }
+        headers = {"X-Api-Key": self._api_key} | _HEADERS
         url = f"{self._base_url}/{endpoint}"
         try:
             async with asyncio.timeout(self._timeout):
