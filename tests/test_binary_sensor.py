@@ -21,7 +21,12 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.callerid import async_remove_config_entry_device
 from custom_components.callerid.const import DOMAIN, SERVICE_VALIDATE
 from homeassistant.components import persistent_notification
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_WEBHOOK_ID,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -31,6 +36,7 @@ from .conftest import (
     STATUS_ID,
     Persisted,
     answer_validation,
+    call_validate,
     snapshot_entities,
     start_validation,
 )
@@ -69,7 +75,7 @@ async def test_entities(
         (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
     )
     assert device is not None
-    assert device.name == "+49 176 12345678"
+    assert device.name == "+49 176 12345678 (seven.io)"
     entity = entity_registry.async_get("binary_sensor.49_176_12345678_caller_id")
     assert entity is not None
     assert entity.unique_id == f"{init_integration.entry_id}_{NUMBER}_validated"
@@ -249,3 +255,65 @@ async def test_new_validation_of_a_pending_number_writes_only_its_status(
     await hass.async_block_till_done()
     assert written == [STATUS_ID]
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"
+
+
+async def test_same_number_on_two_accounts(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Each account's device and entities name the account; entity ids keep the number."""
+    office = MockConfigEntry(
+        domain=DOMAIN,
+        title="Office",
+        unique_id="account-2",
+        data={CONF_API_KEY: "other-key-0123456789", CONF_WEBHOOK_ID: "b" * 64},
+    )
+    office.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(office.entry_id)
+    for entry in (init_integration, office):
+        answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+        await call_validate(hass, number=NUMBER, config_entry_id=entry.entry_id)
+    await hass.async_block_till_done()
+
+    names = {}
+    for entry in (init_integration, office):
+        device = device_registry.async_get_device_by_identifier(
+            (DOMAIN, f"{entry.entry_id}_{NUMBER}"), entry.entry_id
+        )
+        assert device is not None
+        names[entry.title] = device.name
+        ids = [
+            e.entity_id for e in er.async_entries_for_device(entity_registry, device.id)
+        ]
+        names[entry.title, "ids"] = sorted(ids)
+    assert names == {
+        "seven.io": "+49 176 12345678 (seven.io)",
+        ("seven.io", "ids"): [
+            "binary_sensor.49_176_12345678_caller_id",
+            "sensor.49_176_12345678_last_call",
+            "sensor.49_176_12345678_status",
+        ],
+        "Office": "+49 176 12345678 (Office)",
+        ("Office", "ids"): [
+            "binary_sensor.49_176_12345678_caller_id_2",
+            "sensor.49_176_12345678_last_call_2",
+            "sensor.49_176_12345678_status_2",
+        ],
+    }
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id_2").name == (
+        "+49 176 12345678 (Office) Caller ID"
+    )
+
+    # Renamed, the account's devices take the new name when the entry is reloaded.
+    hass.config_entries.async_update_entry(office, title="Shop")
+    assert await hass.config_entries.async_reload(office.entry_id)
+    await hass.async_block_till_done()
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{office.entry_id}_{NUMBER}"), office.entry_id
+    )
+    assert device is not None
+    assert device.name == "+49 176 12345678 (Shop)"
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id_2") is not None

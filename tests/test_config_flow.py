@@ -416,6 +416,32 @@ async def test_second_account_gets_its_own_name(
     assert result["title"] == "Office"
 
 
+@pytest.mark.parametrize("typed", ["Office", " office ", "SEVEN.IO"])
+async def test_name_of_another_account_is_refused(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, typed: str
+) -> None:
+    """Two accounts may not share a name: the form says so at the name, keeping it."""
+    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    for title, key in (("seven.io", "key-one-0123456789"), ("Office", "key-two")):
+        data = {CONF_API_KEY: key, CONF_WEBHOOK_ID: _unique_id(key)}
+        MockConfigEntry(domain=DOMAIN, title=title, data=data).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    values = {CONF_NAME: typed, CONF_API_KEY: API_KEY}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], values)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_NAME: "name_taken"}
+    assert frontend_initial_data(result).items() >= values.items()
+    assert aioclient_mock.call_count == 0
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], values | {CONF_NAME: "Home"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Home"
+
+
 async def test_error_keeps_every_typed_value(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:

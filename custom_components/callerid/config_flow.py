@@ -104,15 +104,17 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a name for the account and its API key."""
         errors: dict[str, str] = {}
-        taken = {entry.title for entry in self._async_current_entries()}
+        taken = {entry.title.casefold() for entry in self._async_current_entries()}
         names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
         title = next(name for name in names if name not in taken)
         if user_input is not None:
             await self.async_set_unique_id(_unique_id(user_input[CONF_API_KEY]))
             self._abort_if_unique_id_configured()
-            if not (errors := await self._async_check(user_input)):
+            if (name := user_input[CONF_NAME].strip() or title).casefold() in taken:
+                errors = {CONF_NAME: "name_taken"}
+            elif not (errors := await self._async_check(user_input)):
                 return self.async_create_entry(
-                    title=user_input[CONF_NAME].strip() or title,
+                    title=name,
                     data={
                         **_entry_data(user_input),
                         CONF_WEBHOOK_ID: webhook.async_generate_id(),

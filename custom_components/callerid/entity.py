@@ -8,6 +8,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import slugify
 
 from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
@@ -97,11 +98,17 @@ class CallerIdEntity(Entity):
         """Return the number's device (asked for once, as the entity is added)."""
         return DeviceInfo(
             identifiers={device_identifier(self._entry_id, self._number)},
-            name=self._record.formatted,
+            name=f"{self._record.formatted} ({self._coordinator.entry.title})",
             manufacturer="seven.io",
             model="Caller ID",
             entry_type=DeviceEntryType.SERVICE,
         )
+
+    async def async_prepare_to_add_to_hass(self) -> None:
+        """Suggest an entity id of the number alone: the device's name has the account's."""
+        await super().async_prepare_to_add_to_hass()
+        name = f"{self._record.formatted} {self.suggested_object_id}"
+        self.entity_id = f"{self.platform.domain}.{slugify(name)}"
 
     def _signal(self) -> str:
         """Return the signal whose changes the state follows."""
