@@ -29,7 +29,7 @@ from callerid_dev.harness import (
     free_port,
 )
 
-from .ui import HomeAssistantUI, browser_page
+from .ui import STEP_TIMEOUT, HomeAssistantUI, browser_page
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,9 @@ DEFAULT_GATEWAY = "https://gateway.seven.io/api"
 NUMBER = "+49 176 12345678"
 OTHER = "+49 30 123456"
 # How long a callback or timer may take to reach the page (ms).
-UPDATE = 15_000
+UPDATE = STEP_TIMEOUT
+# Where Finish of the config flow takes the person: the new entry on its integration's page.
+INTEGRATION_PAGE = re.compile(r"/config/integrations/integration/callerid(#.*)?$")
 # What the dialog says when reauthentication or reconfiguration succeeded: Home
 # Assistant's own words (async_update_reload_and_abort's default reasons), or the
 # integration's if it names its reason.
@@ -123,7 +125,7 @@ async def expect_state(
     name: str,
     state: str,
     *,
-    wait: float = 5_000,
+    wait: float = STEP_TIMEOUT,
 ) -> None:
     """Wait until a number's card on the dashboard shows an entity's state."""
     card = person.page.locator("hui-entities-card").filter(
@@ -193,7 +195,7 @@ async def test_add_integration(
     for words in ("seven", "seven.io", "caller ID"):
         await search.fill(words)
         try:
-            await expect(brand).to_be_visible(timeout=5_000)
+            await expect(brand).to_be_visible()
         except AssertionError:
             missed.append(words)
             await ui.shot(f"add-integration-search-{words.replace(' ', '-')}-MISSED")
@@ -232,6 +234,8 @@ async def test_add_integration(
     ).to_be_visible()
     await ui.shot("add-integration-created")
     await ui.close_flow()
+    # Finish opens the integration's page (the frontend navigates by itself).
+    await expect(ui.page).to_have_url(INTEGRATION_PAGE)
 
     # A second account, with its own name.
     await add_account(http, sim_url, "office-key", ALL_SCOPES)
@@ -246,6 +250,7 @@ async def test_add_integration(
         ui.flow.get_by_text("Created configuration for Office")
     ).to_be_visible()
     await ui.close_flow()
+    await expect(ui.page).to_have_url(INTEGRATION_PAGE)
 
     await ui.open_integration("callerid")
     await expect(ui.entry_row("seven.io")).to_be_visible()
@@ -331,6 +336,8 @@ async def test_reauth_reconfigure_options(
     await ui.fill({"Code lifetime": "30"})
     await ui.submit()
     await ui.options_saved()
+    # Saved options reload the entry; it was unloading before the dialog said so.
+    await entry_loaded(hass_api, entry["entry_id"])
     (stored,) = await hass_api.request(
         "GET", "/api/config/config_entries/entry?domain=callerid"
     )
@@ -397,7 +404,7 @@ async def test_failed_and_expired(
 ) -> None:
     """A wrong code reads Failed; a code left too long reads Expired."""
     _, sim_url = simulator
-    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
     await numbers_dashboard(hass_api, NUMBER, OTHER)
 
     code = await start_validation(ui, NUMBER)
@@ -427,6 +434,8 @@ async def test_failed_and_expired(
     await ui.fill({"Code lifetime": "1"})
     await ui.submit()
     await ui.options_saved()
+    # The entry reloads with the new lifetime before it validates again.
+    await entry_loaded(hass_api, entry["entry_id"])
     await start_validation(ui, OTHER)
     await ui.goto("/caller-id/numbers")
     await expect_state(ui, OTHER, "Status", "Pending")
@@ -461,6 +470,7 @@ async def test_automation_editor(
     picker = page.locator("add-automation-element-dialog")
     await picker.get_by_role("textbox").fill("Caller ID validation completed")
     await picker.get_by_text("Caller ID validation completed", exact=True).click()
+    await ui.dialog_closed(picker.get_by_role("textbox"))
     trigger = page.locator("ha-automation-trigger-platform")
     # The field's checkbox turns the field on; then its value.
     await trigger.locator("ha-checkbox").nth(0).click()
@@ -481,6 +491,7 @@ async def test_automation_editor(
     ).click()
     await picker.get_by_role("textbox").fill("callerid.validate")
     await picker.get_by_text(re.compile(r": Validate caller ID$")).click()
+    await ui.dialog_closed(picker.get_by_role("textbox"))
     number = (
         page.locator("ha-service-control ha-settings-row")
         .filter(has=page.get_by_text("Number", exact=True))
@@ -500,7 +511,9 @@ async def test_automation_editor(
     save = page.locator("ha-dialog-automation-save")
     await save.get_by_role("textbox", name="Name").fill("Validate the office line")
     await save.get_by_role("button", name=ui.t("ui.common.save"), exact=True).click()
+    # Saving takes the editor to the automation's own address (the frontend does).
     await expect(page).to_have_url(re.compile(r"/config/automation/edit/(?!new)"))
+    await ui.dialog_closed(save.get_by_role("textbox", name="Name"))
     automation_id = page.url.rsplit("/", 1)[-1]
     saved = await hass_api.request(
         "GET", f"/api/config/automation/config/{automation_id}"
@@ -555,6 +568,9 @@ async def test_delete_device_and_diagnostics(
     await ui.stable(confirm)
     await ui.shot("device-delete-confirm")
     await confirm.click()
+    # The confirmation closes and the frontend steps back in the history; opening
+    # another page before that step is taken got aborted by it (net::ERR_ABORTED).
+    await ui.dialog_closed(confirm)
     # The page of the device says it is gone; so does the integration's page.
     await expect(page.get_by_role("alert")).to_be_visible()
     await ui.open_integration("callerid")

@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1200, "height": 800}
 # Each step waits at most this long (ms) for the page; a journey has its own limits.
 STEP_TIMEOUT = 20_000
+# Assertions too: Playwright's own default (5 s) is too short for a frontend still
+# loading on a busy machine (the sidebar after logging in took longer).
+expect.set_options(timeout=STEP_TIMEOUT)
 SCREENSHOTS = ARTIFACTS / "journeys"
 
 
@@ -146,9 +149,28 @@ class HomeAssistantUI:
         ).to_be_visible()
 
     async def goto(self, path: str) -> None:
-        """Open a page of the frontend by its path, as a bookmark would."""
+        """Open a page of the frontend by its path, as a bookmark would.
+
+        A dialog closed just before may still have its step back in the history to
+        take; a page.goto that starts before it is aborted by it (net::ERR_ABORTED).
+        """
+        await self.dialog_history_done()
         await self.page.goto(f"{self.url}{path}")
         await self.settled()
+
+    async def dialog_history_done(self) -> None:
+        """Wait until the frontend has taken closed dialogs off the browser history.
+
+        Opening a dialog pushes a history entry ({dialog: its tag}); once the dialog
+        has closed (after its closing animation) the frontend goes history.back() to
+        leave it. Its own navigate() waits for the same thing before it moves on.
+        """
+        await self.page.wait_for_function("() => !window.history.state?.dialog")
+
+    async def dialog_closed(self, dialog: Locator) -> None:
+        """Wait until a dialog has gone, and with it its entry in the history."""
+        await expect(dialog).to_be_hidden()
+        await self.dialog_history_done()
 
     def sidebar_button(self, key: str) -> Locator:
         """Return a sidebar entry by its text (a badge may count along)."""
@@ -211,7 +233,7 @@ class HomeAssistantUI:
         await self.flow.get_by_role(
             "button", name=self.t("ui.common.close"), exact=True
         ).first.click()
-        await expect(self.flow.get_by_role("dialog")).to_be_hidden()
+        await self.dialog_closed(self.flow.get_by_role("dialog"))
 
     async def close_flow(self) -> None:
         """Close the flow dialog (its "Close" or "Finish" button, whichever it has)."""
@@ -227,7 +249,7 @@ class HomeAssistantUI:
             ),
         ).last
         await close.click()
-        await expect(self.flow.get_by_role("dialog")).to_be_hidden()
+        await self.dialog_closed(self.flow.get_by_role("dialog"))
 
     async def open_options(self, title: str) -> None:
         """Open a config entry's options (its cog) on the integration's page."""
@@ -242,11 +264,15 @@ class HomeAssistantUI:
         await expect(self.flow.get_by_role("dialog")).to_be_visible()
 
     async def options_saved(self) -> None:
-        """Wait until the options dialog took the values and went away."""
-        await expect(self.flow.get_by_role("spinbutton")).to_have_count(0)
-        dialog = self.flow.get_by_role("dialog")
-        if await dialog.is_visible():
-            await self.close_flow()
+        """Wait until the options dialog says it took the values; close it.
+
+        (Between the form and its result the dialog renders neither, so the form
+        being gone does not tell yet whether the values were taken.)
+        """
+        await expect(
+            self.flow.get_by_text(self.t("ui.dialogs.options_flow.success.description"))
+        ).to_be_visible()
+        await self.close_flow()
 
     async def open_integration(self, domain: str) -> None:
         """Open the integration's page under Settings > Devices & services."""
@@ -272,7 +298,7 @@ class HomeAssistantUI:
         await (await self.entry_menu_item(title, item_key)).click()
 
     async def expect_device_state(
-        self, name: str, state: str, *, wait: float = 5_000
+        self, name: str, state: str, *, wait: float = STEP_TIMEOUT
     ) -> None:
         """On a device's page, wait until its entity `name` shows `state`."""
         # The entities card reads out "name state name state ...".
@@ -310,9 +336,10 @@ class HomeAssistantUI:
         await drawer.get_by_role(
             "button", name=self.t("ui.notification_drawer.close")
         ).click()
-        await expect(
+        # The drawer is a dialog too, with its entry in the history.
+        await self.dialog_closed(
             drawer.get_by_text(self.t("ui.notification_drawer.title"), exact=True)
-        ).to_be_hidden()
+        )
 
     def notification(self, title: str | re.Pattern[str]) -> Locator:
         """Return a notification in the drawer by its title."""
@@ -358,7 +385,8 @@ class HomeAssistantUI:
         picker = self.page.locator("ha-service-picker")
         await expect(picker).to_be_visible()
         # The page keeps the last action picked; pick only when it is another one.
-        if not await picker.get_by_text(action, exact=True).is_visible():
+        # (Its picker has the value as soon as it is there; its text may come later.)
+        if await picker.evaluate("picker => picker.value") != action:
             await picker.click()
             await picker.get_by_role("textbox").fill(action)
             await picker.get_by_text(action, exact=True).click()
