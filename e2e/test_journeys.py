@@ -415,7 +415,7 @@ async def test_failed_and_expired(
     await expect_state(ui, NUMBER, "Caller ID", "Not validated")
     await ui.shot("dashboard-failed")
     await ui.open_notifications()
-    failed = ui.notification(f"Caller ID validation of {NUMBER} failed")
+    failed = ui.notification(f"Caller ID validation of {NUMBER} (seven.io) failed")
     await expect(failed).to_be_visible()
     await expect(failed.get_by_text("The code entered was wrong.")).to_be_visible()
     await expect(ui.notification(f"Caller ID code for {NUMBER}")).to_have_count(0)
@@ -442,7 +442,7 @@ async def test_failed_and_expired(
     await expect_state(ui, OTHER, "Status", "Expired", wait=100_000)
     await ui.shot("dashboard-expired")
     await ui.open_notifications()
-    expired = ui.notification(f"Caller ID code for {OTHER} expired")
+    expired = ui.notification(f"Caller ID code for {OTHER} (seven.io) expired")
     await expect(expired).to_be_visible()
     await expect(expired.get_by_text("Start a new validation")).to_be_visible()
     await ui.shot("notification-expired")
@@ -477,7 +477,8 @@ async def test_automation_editor(
     devices = trigger.locator("ha-device-picker")
     await devices.click()
     await devices.get_by_role("textbox").fill(NUMBER)
-    await devices.get_by_text(NUMBER, exact=True).click()
+    # Devices are named after the number and its account.
+    await devices.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
     await trigger.locator("ha-checkbox").nth(1).click()
     await (
         trigger.locator("ha-selector-select ha-checkbox")
@@ -699,7 +700,7 @@ async def test_demo_dashboard(
     table = page.locator("hui-markdown-card").get_by_role("table")
     await expect(table).to_match_aria_snapshot(
         f'- table:\n  - rowgroup:\n    - row "Number Caller ID Status"\n'
-        f'  - rowgroup:\n    - row "{DEMO_NUMBER} Not validated Pending"',
+        f'  - rowgroup:\n    - row "{DEMO_NUMBER} (seven.io) Not validated Pending"',
         timeout=UPDATE,
     )
     assert (await keypad(http, sim_url, DEMO_NUMBER, code))["validated"] is True
@@ -735,8 +736,8 @@ async def test_call_from_actions(
     entity = row.filter(has=ui.page.get_by_text("Caller ID", exact=True))
     await entity.locator("ha-entity-picker").click()
     await entity.get_by_role("textbox").first.fill("12345678")
-    await entity.get_by_text(NUMBER, exact=True).click()
-    await expect(entity.get_by_text(NUMBER, exact=True)).to_be_visible()
+    await entity.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
+    await expect(entity.get_by_text(f"{NUMBER} (seven.io)", exact=True)).to_be_visible()
     to = row.filter(has=ui.page.get_by_text("To", exact=True))
     await to.get_by_role("button", name=ui.t("ui.common.add")).click()
     await to.get_by_role("textbox").first.fill("030 1234567")

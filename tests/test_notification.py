@@ -35,13 +35,13 @@ def notification(hass: HomeAssistant) -> dict[str, Any] | None:
     [
         (
             {"success": "0", "voice": "0", "error": "Wrong code"},
-            "Caller ID validation of +49 176 12345678 failed",
-            ["did not validate **+49 176 12345678**: Wrong code", "Start a new"],
+            "Caller ID validation of +49 176 12345678 (seven.io) failed",
+            ["did not validate **+49 176 12345678 (seven.io)**: Wrong code", "Start a new"],
         ),
         (
             {"success": "0", "voice": "0", "error": ""},
-            "Caller ID validation of +49 176 12345678 failed",
-            ["did not validate **+49 176 12345678**.", "Start a new"],
+            "Caller ID validation of +49 176 12345678 (seven.io) failed",
+            ["did not validate **+49 176 12345678 (seven.io)**.", "Start a new"],
         ),
     ],
 )
@@ -95,7 +95,7 @@ async def test_expiry_says_to_start_again(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     shown = notification(hass)
-    assert shown["title"] == "Caller ID code for +49 176 12345678 expired"
+    assert shown["title"] == "Caller ID code for +49 176 12345678 (seven.io) expired"
     assert "Start a new validation" in shown["message"]
     assert "424242" not in shown["message"]
 
@@ -110,7 +110,7 @@ async def test_texts_follow_home_assistants_language(
     await hass.config.async_update(language="de")
     path = await start_validation(hass, aioclient_mock, code="424242")
     shown = notification(hass)
-    assert shown["title"] == "Anrufer-ID-Code für +49 176 12345678"
+    assert shown["title"] == "Anrufer-ID-Code für +49 176 12345678 (seven.io)"
     assert "Nimm den Anruf an und gib den Code **424242**" in shown["message"]
 
     client = await hass_client_no_auth()
@@ -118,5 +118,5 @@ async def test_texts_follow_home_assistants_language(
     assert (await client.get(path.update_query(failed))).status == 200
     await hass.async_block_till_done()
     assert notification(hass)["title"] == (
-        "Bestätigung von +49 176 12345678 fehlgeschlagen"
+        "Bestätigung von +49 176 12345678 (seven.io) fehlgeschlagen"
     )

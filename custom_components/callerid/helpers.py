@@ -95,10 +95,7 @@ def _describe(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
 
 
 def call_webhook_id(entry: ConfigEntry) -> str:
-    """Return the id of the webhook seven.io reports calls to.
-
-    Stored by 1.1's entries; else derived (one way) from the callback's: stable from the start.
-    """
+    """Return the call webhook's id: stored by 1.1's entries, else derived from the callback's."""
     if (stored := entry.data.get(CONF_CALL_WEBHOOK_ID)) is not None:
         return str(stored)
     return hashlib.sha256(f"{entry.data[CONF_WEBHOOK_ID]}:calls".encode()).hexdigest()

@@ -33,7 +33,8 @@ async def _async_show(
     translations = await async_get_translations(
         hass, hass.config.language, "exceptions", [DOMAIN]
     )
-    placeholders["number"] = record.formatted
+    # The number as its device is named: with its account.
+    placeholders["number"] = f"{record.formatted} ({entry.title})"
 
     def text(part: str) -> str:
         name = f"{key}_{part}"

@@ -34,7 +34,6 @@ from .const import (
 )
 from .helpers import async_issue, call_webhook_id
 
-EVENT_TYPE = "voice_status"
 # A failed sync is retried after a minute, doubling up to an hour; a repair from the third.
 RETRY_FIRST = 60
 RETRY_MAX = 3600
@@ -126,7 +125,7 @@ async def async_our_hooks(entry: ConfigEntry, client: SevenClient) -> list[Hook]
     return [
         hook
         for hook in await client.hooks()
-        if hook.event_type == EVENT_TYPE
+        if hook.event_type == "voice_status"
         and (webhook_id in hook.target_url or hook.target_url == cloudhook)
     ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, cast, override
+from typing import Any, cast, override
 
 import probatio
 
@@ -25,8 +25,6 @@ from .const import (
     ValidationStatus,
 )
 
-CONF_OUTCOME: Final = "outcome"
-
 
 def _options_schema(outcomes: tuple[str, ...]) -> probatio.Schema:
     return probatio.Schema(
@@ -37,7 +35,7 @@ def _options_schema(outcomes: tuple[str, ...]) -> probatio.Schema:
                     cv.ensure_list, [cv.string]
                 ),
                 # None chosen: every outcome.
-                probatio.Optional(CONF_OUTCOME, default=list): probatio.All(
+                probatio.Optional("outcome", default=list): probatio.All(
                     cv.ensure_list, [probatio.In(outcomes)]
                 ),
             }
@@ -71,7 +69,7 @@ class _CallerIdTrigger(Trigger):
         super().__init__(hass, config)
         options = config.options or {}
         self._device_ids = frozenset(options.get(ATTR_DEVICE_ID, ()))
-        self._outcomes = frozenset(options.get(CONF_OUTCOME, ()))
+        self._outcomes = frozenset(options.get("outcome", ()))
 
     @override
     async def async_attach_runner(
