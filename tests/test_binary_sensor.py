@@ -182,7 +182,10 @@ async def test_code_expires(
     (notification,) = persistent_notification._async_get_or_create_notifications(
         hass
     ).values()
-    assert notification["title"] == "Caller ID code for +49 176 12345678 (seven.io) expired"
+    assert (
+        notification["title"]
+        == "Caller ID code for +49 176 12345678 (seven.io) expired"
+    )
     assert "Start a new validation" in notification["message"]
     assert persisted.numbers()[NUMBER]["status"] == "expired"
     assert persisted.numbers()[NUMBER]["token_hash"] is None

@@ -36,7 +36,10 @@ def notification(hass: HomeAssistant) -> dict[str, Any] | None:
         (
             {"success": "0", "voice": "0", "error": "Wrong code"},
             "Caller ID validation of +49 176 12345678 (seven.io) failed",
-            ["did not validate **+49 176 12345678 (seven.io)**: Wrong code", "Start a new"],
+            [
+                "did not validate **+49 176 12345678 (seven.io)**: Wrong code",
+                "Start a new",
+            ],
         ),
         (
             {"success": "0", "voice": "0", "error": ""},
