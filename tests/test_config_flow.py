@@ -83,8 +83,14 @@ async def test_advanced_section_sets_gateway_url(
         ({"exc": TimeoutError()}, "cannot_connect"),
         ({"exc": aiohttp.ClientConnectionError()}, "cannot_connect"),
         ({"status": 503}, "cannot_connect"),
-        ({"text": "<html>"}, "unknown"),
-        ({"text": "903"}, "unknown"),
+        # Answers that are not seven.io's gateway: a web page, a missing page, a move.
+        ({"text": "<html>"}, "not_seven"),
+        ({"status": 404, "text": "<html>Not found</html>"}, "not_seven"),
+        (
+            {"status": 302, "headers": {"Location": "https://evil.example/"}},
+            "not_seven",
+        ),
+        ({"text": "903"}, "forbidden_ip"),
     ],
 )
 async def test_user_flow_errors_then_recovers(
@@ -470,7 +476,15 @@ async def test_error_keeps_every_typed_value(
 
 @pytest.mark.parametrize(
     "url",
-    ["gateway.seven.io/api", "ftp://gateway.seven.io/api", "https://", "http://[x"],
+    [
+        "gateway.seven.io/api",
+        "ftp://gateway.seven.io/api",
+        "https://",
+        "http://[x",
+        # Plain http only to this machine (a simulator), never across a network.
+        "http://gateway.seven.io/api",
+        "http://192.168.1.20:8765/api",
+    ],
 )
 async def test_gateway_url_must_be_a_web_address(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, url: str

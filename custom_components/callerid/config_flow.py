@@ -12,7 +12,6 @@ from yarl import URL
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -20,18 +19,12 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
 
 from .api import (
     DEFAULT_BASE_URL,
+    SevenApiError,
     SevenAuthenticationError,
     SevenClient,
     SevenConnectionError,
@@ -48,15 +41,20 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .coordinator import CallerIdConfigEntry
 
 TITLE = "seven.io"
 
 SECTION_ADVANCED = "advanced"
+_THIS_MACHINE = ("127.0.0.1", "::1", "localhost")
 
+_URL = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+)
 KEY_SCHEMA = probatio.Schema(
     {
-        probatio.Required(CONF_API_KEY): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        probatio.Required(CONF_API_KEY): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
         )
     }
 )
@@ -71,11 +69,7 @@ def _gateway_schema(*, collapsed: bool) -> probatio.Schema:
         {
             probatio.Optional(SECTION_ADVANCED): section(
                 probatio.Schema(
-                    {
-                        probatio.Required(
-                            CONF_BASE_URL, default=DEFAULT_BASE_URL
-                        ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-                    }
+                    {probatio.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL}
                 ),
                 {"collapsed": collapsed},
             ),
@@ -95,7 +89,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> CallerIdOptionsFlow:
+    def async_get_options_flow(
+        config_entry: CallerIdConfigEntry,
+    ) -> CallerIdOptionsFlow:
         """Return the options flow."""
         return CallerIdOptionsFlow()
 
@@ -121,7 +117,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
                     },
                 )
         schema = probatio.Schema(
-            {probatio.Required(CONF_NAME, default=title): TextSelector()}
+            {probatio.Required(CONF_NAME, default=title): selector.TextSelector()}
         ).extend(_gateway_schema(collapsed=_collapsed(user_input)).schema)
         return self.async_show_form(
             step_id="user",
@@ -154,7 +150,7 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_step_replace_key(
         self,
         step_id: str,
-        entry: ConfigEntry,
+        entry: CallerIdConfigEntry,
         user_input: dict[str, Any] | None,
         *,
         with_url: bool,
@@ -191,7 +187,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             base_url = URL(_base_url(user_input))
         except ValueError:
             return {"base": "invalid_url"}
-        if base_url.scheme not in ("http", "https") or not base_url.host:
+        # https; plain http only to this machine (a simulator), never across a network.
+        schemes = ("https", "http") if base_url.host in _THIS_MACHINE else ("https",)
+        if not base_url.host or base_url.scheme not in schemes:
             return {"base": "invalid_url"}
         session = async_get_clientsession(self.hass)
         client = SevenClient(session, user_input[CONF_API_KEY], base_url=str(base_url))
@@ -203,6 +201,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "invalid_auth"}
         except SevenConnectionError:
             return {"base": "cannot_connect"}
+        except SevenApiError as err:
+            # seven.io refusing this machine, or an answer that is not seven.io's.
+            return {"base": "forbidden_ip" if err.code == "903" else "not_seven"}
         except Exception:  # noqa: BLE001 - the form must answer whatever happened
             LOGGER.exception("Unexpected error while checking the seven.io key")
             return {"base": "unknown"}
@@ -217,11 +218,11 @@ OPTION_RANGES: dict[str, tuple[int, int, str]] = {
 }
 
 
-def _number(unit: str | None = None) -> NumberSelector:
-    config = NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
+def _number(unit: str | None = None) -> selector.NumberSelector:
+    config = selector.NumberSelectorConfig(step=1, mode=selector.NumberSelectorMode.BOX)
     if unit is not None:
         config["unit_of_measurement"] = unit
-    return NumberSelector(config)
+    return selector.NumberSelector(config)
 
 
 OPTIONS_SCHEMA = probatio.Schema(

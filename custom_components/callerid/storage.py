@@ -212,7 +212,6 @@ def _read_journal(path: Path) -> list[Any]:
     # A last line without its newline was cut short: nobody was told of that change.
     if torn := lines.pop():
         LOGGER.warning("Dropping an incomplete last line (%d bytes)", len(torn))
-    # Not JSON raises ValueError; not an object, TypeError where it is read.
     return [json_loads(line) for line in lines]
 
 
