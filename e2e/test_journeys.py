@@ -705,7 +705,7 @@ async def test_demo_dashboard(
     )
     assert (await keypad(http, sim_url, DEMO_NUMBER, code))["validated"] is True
     await expect(
-        table.get_by_role("row", name=f"{DEMO_NUMBER} Validated Validated")
+        table.get_by_role("row", name=f"{DEMO_NUMBER} (seven.io) Validated Validated")
     ).to_be_visible(timeout=UPDATE)
     await ui.shot("demo-dashboard-validated")
 
