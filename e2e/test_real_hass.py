@@ -99,7 +99,7 @@ async def test_validate_kill_restart_keypad(
     again = await hass_api.validate(NUMBER)
     assert again["status"] == "validated"
     assert again["code"] is None
-    assert again["caller_id"] == 12345
+    assert again["caller_id"] == "12345"
 
 
 async def test_wrong_code_and_forgeries(
