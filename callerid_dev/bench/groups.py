@@ -131,9 +131,7 @@ async def small(ctx: Context) -> dict[str, Any]:
         (
             "setup_small",
             "setup_small",
-            lambda: bench_setup(
-                instance, entry.entry_id, plan.small, plan.setup_rounds_small
-            ),
+            lambda: bench_setup(instance, entry, plan.small, plan.setup_rounds_small),
         ),
         (
             "idle",
@@ -164,9 +162,7 @@ async def large(ctx: Context) -> dict[str, Any]:
         (
             "setup_large",
             "setup_large",
-            lambda: bench_setup(
-                instance, entry.entry_id, plan.large, plan.setup_rounds_large
-            ),
+            lambda: bench_setup(instance, entry, plan.large, plan.setup_rounds_large),
         ),
     ]
     await run_scenarios(ctx, instance, results, scenarios)
