@@ -1,4 +1,4 @@
-"""memory_ratio: resident memory for N numbers, against bare entities of the same shape.
+"""memory_ratio: resident memory for N numbers, against the setup floor's entities.
 
 One hass process per kind, each the same configuration but for its one entry: none
 (the base), ours with N numbers, or the floor (a bench helper entry of the shape the

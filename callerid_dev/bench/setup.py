@@ -1,9 +1,12 @@
-"""setup_ratio: an entry's setup (a reload) with N numbers, against bare entities.
+"""setup_ratio: an entry's setup (a reload) with N numbers, against the floor entry.
 
 The floor is a bench helper entry with as many devices as ours has, each with as many
 entities, enabled and disabled by default, as the integration gave its numbers in this
-very run (read from the entity registry, and checked on the floor once set up). Both
-are reloaded in the same process, alternating. A full pass of the garbage collector
+very run (read from the entity registry, and checked on the floor once set up), of the
+same shape: translated names, device classes and options, category, the same state
+attributes with values of the same types, the same device fields (checked too). Its
+setup loads a copy of the entry's own storage file with Store, as ours loads its own.
+Both are reloaded in the same process, alternating. A full pass of the garbage collector
 walks every object of the process and comes whenever enough have piled up: so every
 round starts after one (untimed), the order turns each round, and the collector's time
 inside each reload is kept beside it.
@@ -12,14 +15,22 @@ inside each reload is kept beside it.
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
+import shutil
 import statistics
 from typing import Any
 
 from ..harness import HassClient
+from .gateway import Entry
 from .instance import REGISTRY_SAVE_DELAY, Instance, flow, helper, timed_reload
+from .seeding import storage_path
 from .stats import spread, turned
 
 KINDS = ("ours", "floor")
+# A key in a folder of its own: Home Assistant's cache of the files it found at start-up
+# takes no part, so a file copied there later is read from disk, as ours is on a reload.
+FLOOR_STORAGE = "callerid_bench/setup.{entry_id}"
 
 
 def floor_entry(shape: dict[str, int]) -> dict[str, Any]:
@@ -30,6 +41,32 @@ def floor_entry(shape: dict[str, int]) -> dict[str, Any]:
         "entities": shape["enabled"],
         "disabled": shape["entities"] - shape["enabled"],
     }
+
+
+def copy_storage(config_dir: Path, entry: Entry) -> dict[str, Any]:
+    """Copy the entry's storage file for the floor; return the floor's entry data for it."""
+    source = storage_path(config_dir, entry)
+    key = FLOOR_STORAGE.format(entry_id=entry.entry_id)
+    target = config_dir / ".storage" / key
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    file = json.loads(target.read_text())
+    return {
+        "storage": key,
+        "storage_version": int(file["version"]),
+        "storage_minor_version": int(file.get("minor_version", 1)),
+    }
+
+
+async def check_same_shape(api: HassClient, ours: str, floor: str) -> dict[str, Any]:
+    """Raise unless the floor's entities and devices have the shape of ours; return it."""
+    found = {
+        kind: await helper(api, "entity_shapes", {"config_entry_id": entry_id})
+        for kind, entry_id in (("ours", ours), ("floor", floor))
+    }
+    if found["ours"] != found["floor"]:
+        raise RuntimeError(f"the floor's entities differ from ours: {found}")
+    return found["ours"]
 
 
 async def registry_shape(api: HassClient, entry_id: str) -> dict[str, int]:
@@ -82,14 +119,16 @@ async def time_reloads(
 
 
 async def bench_setup(
-    instance: Instance, entry_id: str, numbers: int, rounds: int
+    instance: Instance, entry: Entry, numbers: int, rounds: int
 ) -> dict[str, Any]:
     """Make the floor of ours' shape beside it; time `rounds` rounds of reloads."""
-    api = instance.api
+    api, entry_id = instance.api, entry.entry_id
     shape = await registry_shape(api, entry_id)
-    floor = await flow(api, "callerid_bench", floor_entry(shape))
+    storage = copy_storage(instance.config_dir, entry)
+    floor = await flow(api, "callerid_bench", floor_entry(shape) | storage)
     if (found := await registry_shape(api, floor)) != shape:
         raise RuntimeError(f"the floor is {found}, not {shape}")
+    entity_shapes = await check_same_shape(api, entry_id, floor)
     await asyncio.sleep(REGISTRY_SAVE_DELAY)
     await instance.settle()
     reloads = await time_reloads(api, {"ours": entry_id, "floor": floor}, rounds)
@@ -98,6 +137,10 @@ async def bench_setup(
         "numbers": numbers,
         "rounds": rounds,
         "shape": shape,
+        "entity_shapes": entity_shapes,
+        "storage_bytes": (instance.config_dir / ".storage" / storage["storage"])
+        .stat()
+        .st_size,
         "reload_s": reloads,
         "ratio_without_gc": reloads["ours"]["without_gc_median"]
         / reloads["floor"]["without_gc_median"],

@@ -79,6 +79,12 @@ def shape(found: dict[str, int]) -> str:
     )
 
 
+def kib(found: dict[str, Any]) -> str:
+    """Return the size of the file a setup floor loaded (older results have none)."""
+    size = found.get("storage_bytes")
+    return "" if size is None else f", {size / 1024:,.0f} KiB"
+
+
 def callbacks(d: dict[str, Any]) -> list[list[str]]:
     """Return the rows of the callback scenarios."""
     rows = []
@@ -145,8 +151,9 @@ def setups(d: dict[str, Any]) -> list[list[str]]:
                     key_of(d, name),
                     f"entry setup (reload), {found['numbers']:,} numbers",
                     seconds(reloads["ours"]["median"]),
-                    f"{seconds(reloads['floor']['median'])} (bare entities: "
-                    f"{shape(found['shape'])})",
+                    f"{seconds(reloads['floor']['median'])} (entities of the same "
+                    f"shape with constant values, {shape(found['shape'])}, and a "
+                    f"Store load of the entry's own file{kib(found)})",
                     f"{found['ratio']:.2f}",
                     TARGETS[name],
                 ]
@@ -164,7 +171,8 @@ def resources(d: dict[str, Any]) -> list[list[str]]:
                 key_of(d, "memory"),
                 f"resident memory, {found['numbers']:,} numbers",
                 f"+{increment['ours']['median']:.0f} MiB",
-                f"+{increment['floor']['median']:.0f} MiB (the same bare entities)",
+                f"+{increment['floor']['median']:.0f} MiB (entities of the same "
+                "shape, no storage file)",
                 f"{found['ratio']:.2f}",
                 TARGETS["memory"],
             ]

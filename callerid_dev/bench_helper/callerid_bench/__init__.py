@@ -1,4 +1,4 @@
-"""Bench-only floors: webhooks, a bare gateway request, bare entities; and the bench's probes.
+"""Bench-only floors: webhooks, a bare gateway request, entities; and the bench's probes.
 
 Installed only into the benchmark's temporary Home Assistant; never shipped.
 """
@@ -6,6 +6,7 @@ Installed only into the benchmark's temporary Home Assistant; never shipped.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import probatio
 
@@ -17,7 +18,9 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -69,7 +72,23 @@ def _platforms(entry: ConfigEntry) -> list[Platform]:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up N bare binary sensors, and the further sensors of each, if any."""
+    """Load the entry's storage file, if it names one; set up its entities.
+
+    The file (a copy of the integration's, see the setup scenario) is read with Store,
+    as the integration reads its own, and kept while the entry is loaded.
+    """
+    if (key := entry.data.get("storage")) is not None:
+        store: Store[dict[str, Any]] = Store(
+            hass,
+            entry.data["storage_version"],
+            key,
+            private=True,
+            atomic_writes=True,
+            minor_version=entry.data["storage_minor_version"],
+        )
+        if not isinstance(data := await store.async_load(), dict):
+            raise ConfigEntryError(f"no storage file at {store.path}")
+        entry.runtime_data = data
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     return True
 

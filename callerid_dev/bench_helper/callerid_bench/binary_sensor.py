@@ -1,4 +1,4 @@
-"""Bare binary sensors: the least an entity per number can cost, with or without a device."""
+"""Floor binary sensors: one per index, of the shape of the integration's Caller ID sensor."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import BareEntity
+
+PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
@@ -22,6 +24,16 @@ async def async_setup_entry(
 
 
 class BareBinarySensor(BareEntity, BinarySensorEntity):
-    """A binary sensor with a unique id and nothing else."""
+    """On, with the integration's attributes (number, voice, caller ID) as constants."""
 
-    _attr_is_on = False
+    _attr_translation_key = "validated"
+    _attr_is_on = True
+
+    def __init__(self, entry: ConfigEntry, index: int, slot: int) -> None:
+        """Give it the attributes of a validated number: text, a flag, an id as text."""
+        super().__init__(entry, index, slot)
+        self._attr_extra_state_attributes = {
+            "number": f"+49151{index:08d}",
+            "voice": True,
+            "caller_id": str(1_000_000 + index),
+        }

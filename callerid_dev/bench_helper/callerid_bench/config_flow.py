@@ -15,7 +15,8 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
     """Create an entry with `count` indexes (each a device of its own, with `devices`).
 
     Each index has `entities` enabled entities (a binary sensor, then sensors) and
-    `disabled` sensors disabled by default, all on its device.
+    `disabled` sensors disabled by default, all on its device. With `storage` (a Store
+    key, with `storage_version` and `storage_minor_version`) its setup loads that file.
     """
 
     async def async_step_user(
@@ -35,6 +36,10 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
                         probatio.Optional("disabled", default=0): probatio.All(
                             int, probatio.Range(min=0)
                         ),
+                        # A Store file to load at setup: its key and versions.
+                        probatio.Optional("storage"): str,
+                        probatio.Optional("storage_version"): int,
+                        probatio.Optional("storage_minor_version"): int,
                     }
                 ),
             )

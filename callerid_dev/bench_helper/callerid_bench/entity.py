@@ -1,24 +1,41 @@
-"""What every bare entity has: a unique id, a name and, if asked, a device per index."""
+"""What every floor entity has: the shape of the integration's entities, bare.
+
+A unique id, a translated name on its index's device (with `devices`), and the device
+with the same fields as the integration's (name, manufacturer, model, a service); no
+dispatcher, no record: its values are constants.
+"""
 
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
+
+from .const import DOMAIN
 
 
 class BareEntity(Entity):
     """Entity `slot` of index `index`; slot 0 keeps the unique id bare sensors always had."""
 
+    _attr_has_entity_name = True
     _attr_should_poll = False
 
     def __init__(self, entry: ConfigEntry, index: int, slot: int) -> None:
-        """Name it by index and slot; give the index a device of its own if asked."""
-        device_id = f"{entry.entry_id}_{index}"
+        """Give it its unique id and, if asked, its index's device."""
+        self._device_id = device_id = f"{entry.entry_id}_{index}"
+        self._index = index
         self._attr_unique_id = device_id if slot == 0 else f"{device_id}_{slot}"
-        self._attr_name = f"bench {index}" if slot == 0 else f"bench {index} {slot}"
-        if entry.data.get("devices", False):
-            self._attr_device_info = DeviceInfo(
-                identifiers={("callerid_bench", device_id)},
-                name=f"bench device {index}",
-            )
+        self._devices = entry.data.get("devices", False)
+
+    @property
+    def device_info(self) -> DeviceInfo | None:
+        """Return the index's device, with the integration's fields (asked for once)."""
+        if not self._devices:
+            return None
+        return DeviceInfo(
+            identifiers={(DOMAIN, self._device_id)},
+            name=f"bench device {self._index}",
+            manufacturer="callerid bench",
+            model="Floor",
+            entry_type=DeviceEntryType.SERVICE,
+        )

@@ -7,6 +7,9 @@
   save a Store file of its (by key), and what every live timer calls;
 - registry: a config entry's devices and registry entries per device;
 - entry_states: the states of a config entry's entities, counted by domain and state;
+- entity_shapes: a config entry's entities counted by what their shape is (domain,
+  translation key and name, device class, category, enabled, the attributes of their state and
+  the types of their values, whether the state is unknown) and its devices' fields;
 - state_changes: counts state changes from a call with `start` to the next call.
 """
 
@@ -146,6 +149,57 @@ async def _entry_states(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return {domain: dict(by_state) for domain, by_state in counts.items()}
 
 
+def _entity_shape(hass: HomeAssistant, entity: er.RegistryEntry) -> str:
+    # As text: the registry has enums where it set them, text where it loaded them.
+    state = hass.states.get(entity.entity_id)
+    attributes = (
+        sorted(
+            (str(key), type(value).__name__) for key, value in state.attributes.items()
+        )
+        if state is not None
+        else None
+    )
+    return repr(
+        (
+            entity.domain,
+            entity.translation_key,
+            entity.has_entity_name,
+            entity.original_name,  # the translated name
+            _text(entity.original_device_class),
+            _text(entity.entity_category),
+            entity.disabled_by is None,
+            None if state is None else state.state == "unknown",
+            attributes,
+        )
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def _entity_shapes(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    entry_id = call.data["config_entry_id"]
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    return {
+        "entities": dict(Counter(_entity_shape(hass, entity) for entity in entities)),
+        "devices": dict(
+            Counter(
+                repr(
+                    (
+                        device.name is not None,
+                        device.manufacturer is not None,
+                        device.model is not None,
+                        _text(device.entry_type),
+                    )
+                )
+                for device in devices
+            )
+        ),
+    }
+
+
 async def _collect(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     # What comes next starts from the same heap, whichever way allocations went.
     started = time.perf_counter()
@@ -210,6 +264,7 @@ def async_register_probes(hass: HomeAssistant) -> None:
     _register(hass, "heap", _heap)
     _register(hass, "registry", _registry, ENTRY_SCHEMA)
     _register(hass, "entry_states", _entry_states, ENTRY_SCHEMA)
+    _register(hass, "entity_shapes", _entity_shapes, ENTRY_SCHEMA)
     _register(
         hass,
         "timers",
