@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
 
 from callerid_dev.gateway_sim import Simulator
-from callerid_dev.harness import HassClient, HassProcess, free_port, simulator_server
+from callerid_dev.harness import (
+    PASSWORD,
+    USERNAME,
+    HassClient,
+    HassProcess,
+    free_port,
+    simulator_server,
+)
+
+if TYPE_CHECKING:
+    from .ui import HomeAssistantUI
 
 # scripts/test gives each Home Assistant version its own folder (CALLERID_ARTIFACTS).
 ARTIFACTS = Path(
@@ -61,3 +72,20 @@ async def hass_api(
     await client.onboard()
     await client.wait_until_running()
     return client
+
+
+@pytest.fixture
+async def ui(
+    request: pytest.FixtureRequest, hass_api: HassClient
+) -> AsyncIterator[HomeAssistantUI]:
+    """Log in as the demo user in Chromium; keep the last screen of the journey."""
+    from .ui import HomeAssistantUI, browser_page  # noqa: PLC0415 - ui imports ARTIFACTS
+
+    name = request.node.name
+    async with browser_page(name) as page:
+        person = HomeAssistantUI(page, hass_api.url)
+        await person.login(USERNAME, PASSWORD)
+        try:
+            yield person
+        finally:
+            await person.shot(f"{name}-last")

@@ -9,7 +9,6 @@ Screenshots go to test-artifacts/journeys/.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 import re
 import shutil
@@ -19,10 +18,10 @@ from playwright.async_api import expect
 import pytest
 
 from callerid_dev.gateway_sim import Simulator
-from callerid_dev.harness import PASSWORD, PROJECT, USERNAME, HassClient, HassProcess
+from callerid_dev.harness import PROJECT, HassClient, HassProcess
 
 from .test_journeys import until
-from .ui import VIEWPORT, HomeAssistantUI, browser_page
+from .ui import VIEWPORT, HomeAssistantUI
 
 pytestmark = pytest.mark.e2e
 
@@ -34,21 +33,6 @@ BLUEPRINT_NAME = "Validate a number and send me the code"
 NUMBER = "+49 176 12345678"
 # How long a run's notification may take to reach the page (ms).
 UPDATE = 15_000
-
-
-@pytest.fixture
-async def ui(
-    request: pytest.FixtureRequest, hass_api: HassClient
-) -> AsyncIterator[HomeAssistantUI]:
-    """Log in as the demo user in Chromium; keep the last screen of the journey."""
-    name = request.node.name
-    async with browser_page(name) as page:
-        person = HomeAssistantUI(page, hass_api.url)
-        await person.login(USERNAME, PASSWORD)
-        try:
-            yield person
-        finally:
-            await person.shot(f"{name}-last")
 
 
 async def automation_configs(hass_api: HassClient) -> list[dict[str, Any]]:

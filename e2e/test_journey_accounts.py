@@ -9,7 +9,6 @@ Screenshots go to test-artifacts/journeys/accounts-*.png.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import json
 import re
 from typing import Any
@@ -19,9 +18,9 @@ from playwright.async_api import expect
 import pytest
 
 from callerid_dev.gateway_sim import ALL_SCOPES, Simulator
-from callerid_dev.harness import PASSWORD, PROJECT, USERNAME, HassClient
+from callerid_dev.harness import PROJECT, HassClient
 
-from .ui import HomeAssistantUI, browser_page
+from .ui import HomeAssistantUI
 
 pytestmark = pytest.mark.e2e
 
@@ -42,21 +41,6 @@ UPDATE = 15_000
 def device_name(account: str) -> str:
     """Return the name of the number's device of an account."""
     return f"{NUMBER} ({account})"
-
-
-@pytest.fixture
-async def ui(
-    request: pytest.FixtureRequest, hass_api: HassClient
-) -> AsyncIterator[HomeAssistantUI]:
-    """Log in as the demo user in Chromium; keep the last screen of the journey."""
-    name = request.node.name
-    async with browser_page(name) as page:
-        person = HomeAssistantUI(page, hass_api.url)
-        await person.login(USERNAME, PASSWORD)
-        try:
-            yield person
-        finally:
-            await person.shot(f"{name}-last")
 
 
 async def sim_post(

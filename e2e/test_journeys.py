@@ -9,7 +9,7 @@ is kept as a screenshot in test-artifacts/journeys/.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 import re
@@ -22,14 +22,12 @@ import pytest
 from callerid_dev.develop import DASHBOARD, DEMO_NUMBER, prepare
 from callerid_dev.gateway_sim import ALL_SCOPES, Simulator
 from callerid_dev.harness import (
-    PASSWORD,
     PROJECT,
-    USERNAME,
     HassClient,
     free_port,
 )
 
-from .ui import STEP_TIMEOUT, HomeAssistantUI, browser_page
+from .ui import STEP_TIMEOUT, HomeAssistantUI
 
 pytestmark = pytest.mark.e2e
 
@@ -63,21 +61,6 @@ def translations(language: str) -> dict[str, Any]:
     return dict(
         json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
     )
-
-
-@pytest.fixture
-async def ui(
-    request: pytest.FixtureRequest, hass_api: HassClient
-) -> AsyncIterator[HomeAssistantUI]:
-    """Log in as the demo user in Chromium; keep the last screen of the journey."""
-    name = request.node.name
-    async with browser_page(name) as page:
-        person = HomeAssistantUI(page, hass_api.url)
-        await person.login(USERNAME, PASSWORD)
-        try:
-            yield person
-        finally:
-            await person.shot(f"{name}-last")
 
 
 async def keypad(
