@@ -6,13 +6,13 @@ from typing import Any
 
 from homeassistant.const import CONF_API_KEY, EVENT_CORE_CONFIG_UPDATE, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .api import DEFAULT_BASE_URL, SevenClient
-from .const import CONF_BASE_URL, DOMAIN, ISSUE_TOO_MANY_NUMBERS
+from .const import CONF_BASE_URL, DOMAIN
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import async_hide_numbers_past_limit
 from .phone import load_metadata
@@ -78,7 +78,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers, calls, hook at seven.io and cloudhooks."""
-    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_TOO_MANY_NUMBERS}_{entry.entry_id}")
     await CallerIdStore(hass, entry.entry_id).async_remove_all()
     await async_forget_webhooks(hass, entry, _client(hass, entry))
 

@@ -21,7 +21,6 @@ from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.json import JSON_DECODE_EXCEPTIONS, json_loads
@@ -34,10 +33,11 @@ from .const import (
     DOMAIN,
     ISSUE_HOOK_SYNC_FAILED,
     ISSUE_HOOKS_RIGHT,
+    ISSUE_TOO_MANY_NUMBERS,
     LOGGER,
 )
 from .coordinator import CallerIdConfigEntry
-from .helpers import call_webhook_id
+from .helpers import async_issue, call_webhook_id
 from .models import CallbackResult
 from .reachability import async_our_hooks
 from .storage import StorageWriteError
@@ -284,7 +284,7 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
 async def async_forget_webhooks(
     hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
 ) -> None:
-    """Let go of a removed entry's webhooks, hooks at seven.io and cloudhooks (best effort)."""
+    """Let go of a removed entry's webhooks, repairs, hooks at seven.io and cloudhooks (best effort)."""
     cloudhook_keys = {
         entry.data[CONF_WEBHOOK_ID]: CONF_CLOUDHOOK_URL,
         call_webhook_id(entry): CONF_CALL_CLOUDHOOK_URL,
@@ -292,8 +292,8 @@ async def async_forget_webhooks(
     for webhook_id in cloudhook_keys:
         webhook.async_unregister(hass, webhook_id)
         hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
-    for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED):
-        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")
+    for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED, ISSUE_TOO_MANY_NUMBERS):
+        async_issue(hass, key, present=False, entry=entry)
     try:
         for hook in await async_our_hooks(entry, client):
             await client.delete_hook(hook.hook_id)
