@@ -649,15 +649,21 @@ def _subscribe(sim: Simulator, key: str, params: dict[str, str]) -> web.Response
     return web.json_response({"success": False, "error_message": message})
 
 
-async def progress(request: web.Request) -> web.Response:
-    """POST /_sim/progress {call_id, sequence?}: report how a call goes, not its end."""
-    sim = request.app[SIM]
-    body = await _control_body(request)
-    call = sim.calls.get(str(body.get("call_id", "")))
+def _not_open(call: Call | None) -> web.Response | None:
+    """Return the control API's refusal for a call it cannot report on, if it is one."""
     if call is None:
         return web.json_response({"error": "no such call"}, status=404)
     if call.ended:
         return web.json_response({"error": "the call has ended"}, status=409)
+    return None
+
+
+async def progress(request: web.Request) -> web.Response:
+    """POST /_sim/progress {call_id, sequence?}: report how a call goes, not its end."""
+    body = await _control_body(request)
+    call = request.app[SIM].calls.get(str(body.get("call_id", "")))
+    if (refused := _not_open(call)) is not None:
+        return refused
     try:
         options = _event_options(body)
         sequence = _sequence(body, _not_reported(call, PROGRESS[:2]))
@@ -675,13 +681,10 @@ async def progress(request: web.Request) -> web.Response:
 
 async def end_call(request: web.Request) -> web.Response:
     """POST /_sim/end_call {call_id, status?, duration?, sequence?}: end a call."""
-    sim = request.app[SIM]
     body = await _control_body(request)
-    call = sim.calls.get(str(body.get("call_id", "")))
-    if call is None:
-        return web.json_response({"error": "no such call"}, status=404)
-    if call.ended:
-        return web.json_response({"error": "the call has ended"}, status=409)
+    call = request.app[SIM].calls.get(str(body.get("call_id", "")))
+    if (refused := _not_open(call)) is not None:
+        return refused
     final = str(body.get("status") or ANSWERED)
     try:
         options = _event_options(body)
