@@ -14,7 +14,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
+from yarl import URL
 
 from custom_components.callerid.config_flow import _unique_id
 from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
@@ -24,7 +26,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import config_validation as cv
 
-from .conftest import API_KEY, BALANCE_URL, WEBHOOK_ID
+from .conftest import (
+    API_KEY,
+    BALANCE_URL,
+    ENTITY_ID,
+    EXTERNAL_URL,
+    GATEWAY,
+    HOOKS_URL,
+    STATUS_ID,
+    WEBHOOK_ID,
+)
+from .test_call_status import hook, hook_path
 
 SIM_URL = "http://127.0.0.1:8765/api"
 
@@ -132,24 +144,32 @@ async def test_key_without_balance_scope_is_accepted(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-async def test_same_key_twice_aborts(
+async def test_same_key_twice_is_refused_at_the_key(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:
-    """A key that is configured already is not added again, and not even checked."""
+    """A key configured already is refused at its field, not checked, the input kept."""
     aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
-    calls_before: list[int] = []
-    for expected in (FlowResultType.CREATE_ENTRY, FlowResultType.ABORT):
+    for name in ("Home", "Office"):
         result = await hass.config_entries.flow.async_init(
             DOMAIN, context={"source": SOURCE_USER}
         )
         await hass.async_block_till_done()
-        calls_before.append(aioclient_mock.call_count)
+        calls_before = aioclient_mock.call_count
+        typed = {CONF_NAME: name, CONF_API_KEY: API_KEY}
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_API_KEY: API_KEY}
+            result["flow_id"], typed
         )
-        assert result["type"] is expected
-    assert result["reason"] == "already_configured"
-    assert aioclient_mock.call_count == calls_before[-1]
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_KEY: "already_configured"}
+    assert frontend_initial_data(result).items() >= typed.items()
+    assert aioclient_mock.call_count == calls_before
+
+    # The flow recovers: another key creates the entry.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], typed | {CONF_API_KEY: "key-two-0123456789"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Office"
 
 
 async def test_two_accounts_side_by_side(
@@ -196,8 +216,8 @@ async def test_replace_key(
     )
     assert result["errors"] == {"base": "invalid_auth"}
 
-    aioclient_mock.clear_requests()
-    aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
+    ours = [our_hook(entry)]
+    accounts(aioclient_mock, {API_KEY: ours, "new-key-0123456789": ours})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], entry_input
     )
@@ -224,6 +244,8 @@ async def test_reauth_keeps_gateway_url(
         },
     )
     entry.add_to_hass(hass)
+    ours = [our_hook(entry)]
+    accounts(aioclient_mock, {API_KEY: ours, "another-key-0123456789": ours}, SIM_URL)
     result = await entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: "another-key-0123456789"}
@@ -234,7 +256,7 @@ async def test_reauth_keeps_gateway_url(
     assert all(str(call[1]).startswith(SIM_URL) for call in aioclient_mock.mock_calls)
 
 
-async def test_replace_key_with_key_of_other_entry_aborts(
+async def test_replace_key_with_key_of_other_entry_is_refused(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:
     """A key that belongs to another entry is refused."""
@@ -253,8 +275,8 @@ async def test_replace_key_with_key_of_other_entry_aborts(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: "key-two-0123456789"}
     )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_KEY: "already_configured"}
     assert first.data[CONF_API_KEY] == "key-one-0123456789"
 
 
@@ -528,6 +550,8 @@ async def test_reconfigure_shows_and_keeps_current_url(
     # Another gateway than seven.io's is shown, not hidden.
     assert section_options(result) == {"collapsed": False}
 
+    ours = [our_hook(entry)]
+    accounts(aioclient_mock, {API_KEY: ours, "new-key-0123456789": ours}, SIM_URL)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], initial | {CONF_API_KEY: "new-key-0123456789"}
     )
@@ -570,3 +594,196 @@ async def test_reconfigure_same_key_other_gateway(
     assert entry.data[CONF_BASE_URL] == SIM_URL
     assert entry.unique_id == _unique_id(API_KEY)
     await hass.async_block_till_done()  # the reload it starts
+
+
+# --- Another key: of the same seven.io account, or of another one ---
+
+NEW_KEY = "new-key-0123456789"
+
+
+def accounts(
+    aioclient_mock: AiohttpClientMocker,
+    listed: dict[str, list[dict[str, Any]]],
+    gateway: str = GATEWAY,
+) -> None:
+    """Answer as seven.io does per key: each key's account lists its own hooks."""
+
+    async def answer(method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
+        key = aioclient_mock.mock_calls[-1][3]["X-Api-Key"]
+        hooks = listed.get(key, [])
+        return AiohttpClientMockResponse(
+            method, url, json={"success": True, "hooks": hooks}
+        )
+
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(f"{gateway}/balance", json={"amount": 1.0, "currency": "EUR"})
+    aioclient_mock.get(f"{gateway}/hooks", side_effect=answer)
+    aioclient_mock.delete(f"{gateway}/hooks", json={"success": True})
+
+
+def our_hook(entry: MockConfigEntry) -> dict[str, Any]:
+    """Return the entry's voice_status hook as seven.io lists it."""
+    return hook("7", f"{EXTERNAL_URL}{hook_path(entry)}")
+
+
+async def start_replace(
+    hass: HomeAssistant, entry: MockConfigEntry, source: str
+) -> Any:
+    """Start reauth or reconfigure and submit NEW_KEY."""
+    if source == "reauth":
+        result = await entry.start_reauth_flow(hass)
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: NEW_KEY}
+    )
+
+
+def deleted_hooks(aioclient_mock: AiohttpClientMocker) -> list[tuple[str, str]]:
+    """Return (key, hook id) of each hook deletion seven.io received."""
+    return [
+        (call[3]["X-Api-Key"], call[1].query["id"])
+        for call in aioclient_mock.mock_calls
+        if call[0] == "DELETE"
+    ]
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_new_key_of_the_same_account_keeps_numbers(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    source: str,
+) -> None:
+    """seven.io lists the entry's hook under the new key too: same account, all stays."""
+    entry = validated
+    accounts(aioclient_mock, {API_KEY: [our_hook(entry)], NEW_KEY: [our_hook(entry)]})
+    result = await start_replace(hass, entry, source)
+    assert result["reason"] == f"{source}_successful"
+    await hass.async_block_till_done()  # the reload
+    assert entry.data[CONF_API_KEY] == NEW_KEY
+    assert entry.unique_id == "account-1"  # the account's, as before
+    assert hass.states.get(STATUS_ID).state == "validated"
+    assert deleted_hooks(aioclient_mock) == []
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_key_of_another_account_validates_again(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    source: str,
+) -> None:
+    """Only the old key lists the hook: the dialog says what changes; it then does."""
+    entry = validated
+    accounts(aioclient_mock, {API_KEY: [our_hook(entry)]})
+    result = await start_replace(hass, entry, source)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "other_account"
+    assert result["description_placeholders"] == {"name": "seven.io"}
+    assert entry.data[CONF_API_KEY] == API_KEY  # nothing changed yet
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == f"{source}_successful"
+    await hass.async_block_till_done()
+    # The old account's hook is deleted with the key that made it.
+    assert deleted_hooks(aioclient_mock) == [(API_KEY, "7")]
+    assert entry.data[CONF_API_KEY] == NEW_KEY
+    assert entry.unique_id == _unique_id(NEW_KEY)
+    # The number claims nothing on an account that never validated it.
+    assert hass.states.get(STATUS_ID).state == "failed"
+    assert hass.states.get(ENTITY_ID).state == "off"
+
+
+async def test_old_hook_not_deleted_changes_nothing(
+    hass: HomeAssistant, validated: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """seven.io not deleting the old hook: the form says so, the entry stays as it is."""
+    entry = validated
+    accounts(aioclient_mock, {API_KEY: [our_hook(entry)]})
+    aioclient_mock._mocks.pop()
+    aioclient_mock.delete(HOOKS_URL, status=503)
+    result = await start_replace(hass, entry, "reconfigure")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert entry.data[CONF_API_KEY] == API_KEY
+    assert hass.states.get(STATUS_ID).state == "validated"
+
+
+@pytest.mark.parametrize(
+    ("choice", "status", "unique_id"),
+    [("same_account", "validated", "account-1"), ("other_account", "failed", None)],
+)
+async def test_account_seven_cannot_tell_is_asked(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    choice: str,
+    status: str,
+    unique_id: str | None,
+) -> None:
+    """No hook under either key (no public URL): the person says which account it is."""
+    entry = validated
+    accounts(aioclient_mock, {})
+    result = await start_replace(hass, entry, "reconfigure")
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["same_account", "other_account"]
+    assert result["description_placeholders"] == {"name": "seven.io"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": choice}
+    )
+    if choice == "other_account":
+        assert result["step_id"] == "other_account"
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.unique_id == (unique_id or _unique_id(NEW_KEY))
+    assert hass.states.get(STATUS_ID).state == status
+    assert deleted_hooks(aioclient_mock) == []
+
+
+async def test_rotated_key_cannot_be_added_twice(
+    hass: HomeAssistant, validated: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """After a new key of the same account, that key is refused for a second entry."""
+    entry = validated
+    accounts(aioclient_mock, {API_KEY: [our_hook(entry)], NEW_KEY: [our_hook(entry)]})
+    await start_replace(hass, entry, "reauth")
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_NAME: "Office", CONF_API_KEY: NEW_KEY}
+    )
+    assert result["errors"] == {CONF_API_KEY: "already_configured"}
+
+
+async def test_reconfigure_without_retyping_the_key(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """An empty key field keeps the key: only the gateway URL changes."""
+    aioclient_mock.get(f"{SIM_URL}/balance", json={"amount": 1.0, "currency": "EUR"})
+    entry = init_integration
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["description_placeholders"] == {"name": "seven.io"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"advanced": {CONF_BASE_URL: SIM_URL}}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_API_KEY] == API_KEY
+    assert entry.data[CONF_BASE_URL] == SIM_URL
+    await hass.async_block_till_done()
+
+
+async def test_dialogs_name_the_account(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Reauth and options say which account they are about."""
+    result = await init_integration.start_reauth_flow(hass)
+    assert result["description_placeholders"] == {"name": "seven.io"}
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    assert result["description_placeholders"] == {"name": "seven.io"}

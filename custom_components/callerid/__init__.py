@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.const import CONF_API_KEY, EVENT_CORE_CONFIG_UPDATE, Platform
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .api import DEFAULT_BASE_URL, SevenClient
-from .const import CONF_BASE_URL, DOMAIN
+from .const import DOMAIN
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import async_hide_numbers_past_limit
+from .helpers import seven_client
 from .phone import load_metadata
 from .reachability import async_check_reachability
 from .services import async_setup_services
@@ -49,7 +48,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
     """Set up one seven.io account."""
     async_register_webhooks(hass, entry)  # an entry added after async_setup
-    coordinator = CallerIdCoordinator(hass, entry, _client(hass, entry))
+    coordinator = CallerIdCoordinator(hass, entry, seven_client(hass, entry.data))
     await coordinator.async_load()  # raises a translated ConfigEntryError if unreadable
     entry.runtime_data = coordinator
     coordinator.hidden = async_hide_numbers_past_limit(hass, entry)
@@ -58,14 +57,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()
     return True
-
-
-def _client(hass: HomeAssistant, entry: CallerIdConfigEntry) -> SevenClient:
-    return SevenClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_API_KEY],
-        base_url=entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
-    )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
@@ -79,7 +70,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Forget the entry's numbers, calls, hook at seven.io and cloudhooks."""
     await CallerIdStore(hass, entry.entry_id).async_remove_all()
-    await async_forget_webhooks(hass, entry, _client(hass, entry))
+    await async_forget_webhooks(hass, entry, seven_client(hass, entry.data))
 
 
 async def async_remove_config_entry_device(

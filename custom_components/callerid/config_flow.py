@@ -20,14 +20,14 @@ from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import (
     DEFAULT_BASE_URL,
+    Hook,
     SevenApiError,
     SevenAuthenticationError,
-    SevenClient,
     SevenConnectionError,
+    SevenError,
     SevenMissingScopeError,
 )
 from .const import (
@@ -42,6 +42,8 @@ from .const import (
     LOGGER,
 )
 from .coordinator import CallerIdConfigEntry
+from .helpers import seven_client
+from .reachability import async_our_hooks
 
 TITLE = "seven.io"
 
@@ -51,22 +53,21 @@ _THIS_MACHINE = ("127.0.0.1", "::1", "localhost")
 _URL = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
 )
-KEY_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_API_KEY): selector.TextSelector(
-            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-        )
-    }
+_PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
+KEY_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): _PASSWORD})
 
 
-def _gateway_schema(*, collapsed: bool) -> probatio.Schema:
+def _gateway_schema(*, collapsed: bool, key_required: bool = True) -> probatio.Schema:
     """Return the key and the gateway URL, which sits in a section of its own.
 
     The section has no default: the frontend would take it over the URL's, left empty.
     """
-    return KEY_SCHEMA.extend(
+    key = probatio.Required if key_required else probatio.Optional
+    return probatio.Schema(
         {
+            key(CONF_API_KEY): _PASSWORD,
             probatio.Optional(SECTION_ADVANCED): section(
                 probatio.Schema(
                     {probatio.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): _URL}
@@ -86,6 +87,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a seven.io account."""
 
     VERSION = 1
+    # A new key being replaced in: the entry and its data with the key; the old hooks.
+    _change: tuple[CallerIdConfigEntry, dict[str, Any]]
+    _old_hooks: list[Hook]
 
     @staticmethod
     @callback
@@ -104,18 +108,17 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
         title = next(name for name in names if name not in taken)
         if user_input is not None:
-            await self.async_set_unique_id(_unique_id(user_input[CONF_API_KEY]))
-            self._abort_if_unique_id_configured()
-            if (name := user_input[CONF_NAME].strip() or title).casefold() in taken:
+            if self._key_taken(key := user_input[CONF_API_KEY]):
+                errors = {CONF_API_KEY: "already_configured"}
+            elif (name := user_input[CONF_NAME].strip() or title).casefold() in taken:
                 errors = {CONF_NAME: "name_taken"}
-            elif not (errors := await self._async_check(user_input)):
-                return self.async_create_entry(
-                    title=name,
-                    data={
-                        **_entry_data(user_input),
-                        CONF_WEBHOOK_ID: webhook.async_generate_id(),
-                    },
-                )
+            elif not (
+                errors := await self._async_check(data := _entry_data(user_input))
+            ):
+                await self.async_set_unique_id(_unique_id(key), raise_on_progress=False)
+                self._abort_if_unique_id_configured()  # a flow of the same key just won
+                data[CONF_WEBHOOK_ID] = webhook.async_generate_id()
+                return self.async_create_entry(title=name, data=data)
         schema = probatio.Schema(
             {probatio.Required(CONF_NAME, default=title): selector.TextSelector()}
         ).extend(_gateway_schema(collapsed=_collapsed(user_input)).schema)
@@ -158,43 +161,113 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         current_url = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
         current = {SECTION_ADVANCED: {CONF_BASE_URL: current_url}}
+        typed = (user_input or {}).get(CONF_API_KEY, "")
         if user_input is not None:
-            if not with_url:
-                user_input = current | user_input
-            unique_id = _unique_id(user_input[CONF_API_KEY])
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
-            if not (errors := await self._async_check(user_input)):
-                data = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, data=data | _entry_data(user_input)
-                )
+            # An empty key (reconfigure) keeps the entry's.
+            key = typed or entry.data[CONF_API_KEY]
+            user_input = (user_input if with_url else current) | {CONF_API_KEY: key}
+            if self._key_taken(key, entry):
+                errors = {CONF_API_KEY: "already_configured"}
+            elif not (
+                errors := await self._async_check(data := _entry_data(user_input))
+            ):
+                kept = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
+                self._change = (entry, kept | data)
+                if key == entry.data[CONF_API_KEY]:
+                    return await self.async_step_same_account()
+                return await self.async_step_account()
         # Another gateway in use is shown rather than hidden.
         collapsed = _collapsed(user_input) and _collapsed(current)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                _gateway_schema(collapsed=collapsed) if with_url else KEY_SCHEMA,
-                user_input or current,
+                _gateway_schema(collapsed=collapsed, key_required=False)
+                if with_url
+                else KEY_SCHEMA,
+                {**(user_input or current), CONF_API_KEY: typed},
             ),
             errors=errors,
+            description_placeholders={"name": entry.title},
         )
 
-    async def _async_check(self, user_input: dict[str, Any]) -> dict[str, str]:
+    async def async_step_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Keep the numbers when seven.io lists the entry's hook under the new key too.
+
+        seven.io has no account id: its hook, made with the old key, is the evidence.
+        """
+        entry, data = self._change
+        try:
+            if await async_our_hooks(entry, seven_client(self.hass, data)):
+                return await self.async_step_same_account()
+            self._old_hooks = await async_our_hooks(
+                entry, seven_client(self.hass, entry.data)
+            )
+        except SevenError:
+            self._old_hooks = []
+        if self._old_hooks:  # only under the old key: another account
+            return await self.async_step_other_account()
+        return self.async_show_menu(
+            step_id="account",
+            menu_options=["same_account", "other_account"],
+            description_placeholders={"name": entry.title},
+        )
+
+    async def async_step_same_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Store the new key; the numbers stay validated."""
+        entry, data = self._change
+        return self.async_update_reload_and_abort(entry, data=data)
+
+    async def async_step_other_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Say what changes; then delete the old account's hook with the old key.
+
+        The new unique id tells the entry's file that its numbers were validated elsewhere.
+        """
+        entry, data = self._change
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            old = seven_client(self.hass, entry.data)
+            try:
+                for hook in self._old_hooks:
+                    await old.delete_hook(hook.hook_id)
+            except SevenError:
+                errors = {"base": "cannot_connect"}
+            else:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=_unique_id(data[CONF_API_KEY]), data=data
+                )
+        return self.async_show_form(
+            step_id="other_account",
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+    def _key_taken(self, key: str, entry: CallerIdConfigEntry | None = None) -> bool:
+        """Return whether another entry uses the key, or was set up with it."""
+        hashed = _unique_id(key)
+        return any(
+            hashed in (other.unique_id, _unique_id(other.data[CONF_API_KEY]))
+            for other in self._async_current_entries(include_ignore=False)
+            if other is not entry
+        )
+
+    async def _async_check(self, data: dict[str, Any]) -> dict[str, str]:
         """Return form errors; none when the key authenticates."""
         try:
-            base_url = URL(_base_url(user_input))
+            base_url = URL(data.get(CONF_BASE_URL, DEFAULT_BASE_URL))
         except ValueError:
             return {"base": "invalid_url"}
         # https; plain http only to this machine (a simulator), never across a network.
         schemes = ("https", "http") if base_url.host in _THIS_MACHINE else ("https",)
         if not base_url.host or base_url.scheme not in schemes:
             return {"base": "invalid_url"}
-        session = async_get_clientsession(self.hass)
-        client = SevenClient(session, user_input[CONF_API_KEY], base_url=str(base_url))
         try:
-            await client.balance()
+            await seven_client(self.hass, data).balance()
         except SevenMissingScopeError:
             pass  # The key authenticates; it only may not read the balance.
         except SevenAuthenticationError:
@@ -259,6 +332,7 @@ class CallerIdOptionsFlow(OptionsFlowWithReload):
                 OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
             errors=errors,
+            description_placeholders={"name": self.config_entry.title},
         )
 
 

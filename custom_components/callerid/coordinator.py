@@ -83,6 +83,9 @@ class CallerIdCoordinator:
             else record
             for number, record in state.numbers.items()
         }
+        if state.account not in (None, self.entry.unique_id):
+            # The key is of another account now (config flow): it validated none of them.
+            self.numbers = {n: r.disowned(now) for n, r in self.numbers.items()}
         if self.numbers != state.numbers and not self.hass.is_stopping:
             # Expiry follows from the time alone: the next load finds it again.
             await self.async_write()
@@ -123,6 +126,7 @@ class CallerIdCoordinator:
             StoredState(
                 numbers={n: record for n, record in merged.items() if record},
                 **self.calls.snapshot(calls or {}),
+                account=self.entry.unique_id,
             )
         )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 import hashlib
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_WEBHOOK_ID
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
@@ -15,10 +16,13 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import (
+    DEFAULT_BASE_URL,
     SevenApiError,
     SevenAuthenticationError,
+    SevenClient,
     SevenConnectionError,
     SevenError,
     SevenInvalidNumberError,
@@ -26,7 +30,12 @@ from .api import (
     SevenServerError,
     SevenTimeoutError,
 )
-from .const import CONF_CALL_WEBHOOK_ID, DOMAIN, ISSUE_CALLBACK_UNREACHABLE
+from .const import (
+    CONF_BASE_URL,
+    CONF_CALL_WEBHOOK_ID,
+    DOMAIN,
+    ISSUE_CALLBACK_UNREACHABLE,
+)
 from .phone import mask_number
 
 # Gateway codes with a message of their own; the rest share `gateway_error`.
@@ -92,6 +101,15 @@ def _describe(err: SevenError, number: str) -> tuple[str, dict[str, str]]:
             return _GATEWAY_ERROR_KEYS.get(code, "gateway_error"), {"code": code}
         case _:
             return "cannot_connect", {}
+
+
+def seven_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SevenClient:
+    """Return a client with the key and gateway of an entry's data."""
+    return SevenClient(
+        async_get_clientsession(hass),
+        data[CONF_API_KEY],
+        base_url=data.get(CONF_BASE_URL, DEFAULT_BASE_URL),
+    )
 
 
 def call_webhook_id(entry: ConfigEntry) -> str:

@@ -86,6 +86,14 @@ class NumberRecord:
             requested_at=now,
         )
 
+    def disowned(self, now: datetime) -> NumberRecord:
+        """Return the number as not validated: the entry moved to another account."""
+        if self.status not in (ValidationStatus.VALIDATED, ValidationStatus.PENDING):
+            return self
+        return self.completed(
+            CallbackResult(False, False, None, "another account"), now
+        )
+
     def expires_at(self, lifetime: timedelta) -> datetime:
         """Return when the code of a pending validation stops being good."""
         return self.requested_at + lifetime

@@ -63,6 +63,7 @@ class StoredState:
     calls: dict[str, PlacedCall]
     last_call: dict[str, CallOutcome]  # by number, also once the call is forgotten
     attempts: list[datetime]  # voice requests that may have rung, the last hour
+    account: str | None = None  # the entry's unique id the numbers were validated under
 
 
 class CallerIdStore(Store[dict[str, Any]]):
@@ -136,6 +137,7 @@ class CallerIdStore(Store[dict[str, Any]]):
                     "calls": list(state.calls.values()),
                     "last_call": dict(state.last_call),
                     "attempts": list(state.attempts),
+                    "account": state.account,
                 }
             )
             if not self._landed:
@@ -225,6 +227,7 @@ def state_from_storage(data: dict[str, Any]) -> StoredState:
         calls={call.call_id: call for call in calls},
         last_call={_number(k): CallOutcome(v) for k, v in last.items()},
         attempts=[_aware(item) for item in _typed(data.get("attempts", []), list)],
+        account=_optional(data.get("account"), str),
     )
 
 
