@@ -8,11 +8,11 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
 - `POST /api/voice` (`to`, `text`, `from?`, `ringtime`, `foreign_id`): places a
   text-to-speech call and answers with seven.io's JSON (`success` "100", `total_price`,
   `balance`, `debug`, one `messages` row per recipient). A `from` that is not a caller
-  ID validated on the same key gets a row with `success` false and error 201; without
+  ID validated on the key's account gets a row with `success` false and error 201; without
   `from` the call comes from the account's default sender. A row's `id` is a number,
   or text after `POST /_sim/shapes {"message_id": "string"}`.
   Missing `to`/`text` answer 301/305, a text over 10,000 characters 401, no credit 500.
-- `/api/hooks`: `GET` lists the key's hooks (`{"success", "code", "hooks"}`), `POST`
+- `/api/hooks`: `GET` lists the hooks of the key's account (`{"success", "code", "hooks"}`), `POST`
   (`target_url`, `event_type`, `request_method`, `event_filter`, `headers`) creates
   one (`{"success": true, "id": 42}`), `DELETE` (`id`) removes one. The older
   `action=read|subscribe|unsubscribe` parameter is accepted too.
@@ -36,11 +36,12 @@ Control endpoints under `/_sim/`:
   `integer`) and how failed deliveries are retried: `retry_policy` (`current`, the
   default, or `legacy`), `attempts`, `retry_delay` (seconds) and `attempt_timeout`.
   Each event is POSTed as JSON (`foreign_id` in `data` when the call had one) to every
-  enabled `voice_status` or `all` hook of the call's key, whatever the hook's
+  enabled `voice_status` or `all` hook of the account of the call's key, whatever the hook's
   `request_method`, one event after the other; `callback_twice` and `callback_delay`
   apply to these deliveries.
-- `POST /_sim/faults`, `POST /_sim/account {key?, scopes?, credit?, default_sender?}`,
-  `POST /_sim/shapes {message_id}`, `POST /_sim/reset`, and `GET /_sim/state`
+- `POST /_sim/faults`, `POST /_sim/account {key?, scopes?, account?, credit?,
+  default_sender?}`, `POST /_sim/shapes {message_id}`, `POST /_sim/reset`, and
+  `GET /_sim/state`
   (requests, validations, calls, hooks, callbacks and events delivered, each event's
   attempts as they happen).
 """
@@ -236,10 +237,13 @@ class Simulator:
     keys: dict[str, frozenset[str]] = field(
         default_factory=lambda: {"demo-key": ALL_SCOPES}
     )
+    # Keys of one account share its hooks and caller IDs (seven.io issues several keys
+    # per account, Developer > API keys): key -> account; a key not named is its own.
+    accounts: dict[str, str] = field(default_factory=dict)
     credit: float = 12.34
     default_sender: str = DEFAULT_SENDER
     pending: dict[str, Pending] = field(default_factory=dict)
-    # API key -> number (international digits) -> caller ID id.
+    # Account -> number (international digits) -> caller ID id.
     validated: dict[str, dict[str, int]] = field(default_factory=dict)
     calls: dict[str, Call] = field(default_factory=dict)
     hooks: dict[int, Hook] = field(default_factory=dict)
@@ -268,9 +272,13 @@ class Simulator:
         self.next_call_id = FIRST_CALL_ID
         self.next_hook_id = FIRST_HOOK_ID
 
+    def account(self, key: str) -> str:
+        """Return the account a key belongs to."""
+        return self.accounts.get(key, key)
+
     def caller_id(self, key: str, sender: str) -> int | None:
         """Return the id of `sender` as a caller ID validated on `key`'s account, or None."""
-        return self.validated.get(key, {}).get(sender)
+        return self.validated.get(self.account(key), {}).get(sender)
 
 
 SIM: web.AppKey[Simulator] = web.AppKey("simulator", Simulator)
@@ -453,7 +461,7 @@ async def keypad(request: web.Request) -> web.Response:
     success = secrets.compare_digest(params.get("digits", ""), pending.code)
     caller_id = sim.next_id
     if success:
-        sim.validated.setdefault(pending.key, {})[sender] = caller_id
+        sim.validated.setdefault(sim.account(pending.key), {})[sender] = caller_id
         sim.next_id += 1
     result: dict[str, Any] = {"number": f"+{sender}", "validated": success}
     if pending.callback is None:
@@ -604,7 +612,11 @@ async def hooks(request: web.Request) -> web.Response:
             {
                 "success": True,
                 "code": None,
-                "hooks": [h.as_json() for h in sim.hooks.values() if h.key == key],
+                "hooks": [
+                    h.as_json()
+                    for h in sim.hooks.values()
+                    if sim.account(h.key) == sim.account(key)
+                ],
             }
         )
     if action == "subscribe":
@@ -612,7 +624,7 @@ async def hooks(request: web.Request) -> web.Response:
     if action == "unsubscribe":
         hook_id = params.get("id", "")
         hook = sim.hooks.get(int(hook_id)) if hook_id.isdigit() else None
-        if hook is None or hook.key != key:
+        if hook is None or sim.account(hook.key) != sim.account(key):
             return web.json_response(
                 {"success": False, "error_message": "Webhook not found."}
             )
@@ -798,7 +810,7 @@ async def _report(
         targets = [
             hook
             for hook in sim.hooks.values()
-            if hook.key == call.key
+            if sim.account(hook.key) == sim.account(call.key)
             and hook.enabled
             and hook.event_type in {"voice_status", "all"}
         ]
@@ -903,11 +915,16 @@ async def set_faults(request: web.Request) -> web.Response:
 
 
 async def set_account(request: web.Request) -> web.Response:
-    """POST /_sim/account {key?, scopes?, credit?, default_sender?}: change the accounts."""
+    """POST /_sim/account {key?, scopes?, account?, credit?, default_sender?}.
+
+    Adds or changes a key (of the account of the key `account`, else one of its own).
+    """
     sim = request.app[SIM]
     body = await request.json()
     if "key" in body:
         sim.keys[body["key"]] = frozenset(body.get("scopes", ALL_SCOPES))
+        if "account" in body:
+            sim.accounts[body["key"]] = sim.account(str(body["account"]))
     if "credit" in body:
         sim.credit = float(body["credit"])
     if "default_sender" in body:
@@ -953,9 +970,9 @@ async def state(request: web.Request) -> web.Response:
                 for numbers in sim.validated.values()
                 for number, caller_id in numbers.items()
             },
-            "validated_by_key": {
-                key: {f"+{number}": caller_id for number, caller_id in numbers.items()}
-                for key, numbers in sim.validated.items()
+            "validated_by_account": {
+                account: {f"+{number}": caller_id for number, caller_id in numbers.items()}
+                for account, numbers in sim.validated.items()
             },
             "calls": {call_id: call.__dict__ for call_id, call in sim.calls.items()},
             "hooks": [

@@ -572,6 +572,20 @@ async def test_hook_create_list_delete(gateway: Any) -> None:
     assert sim.hooks == {}
 
 
+async def test_keys_of_one_account_share_hooks_and_caller_ids(gateway: Any) -> None:
+    """A second key of the account sees and deletes its hooks and calls from its numbers."""
+    sim = gateway[0]
+    sim.keys["rotated"] = sim.keys["demo-key"]
+    sim.accounts["rotated"] = sim.account("demo-key")
+    hook_id = await client(gateway).create_hook("http://127.0.0.1:9/hook")
+    sim.validated[sim.account("demo-key")] = {"4917612345678": 7}
+    assert sim.caller_id("rotated", "4917612345678") == 7
+    (hook,) = await client(gateway, key="rotated").hooks()
+    assert hook.hook_id == hook_id
+    await client(gateway, key="rotated").delete_hook(hook_id)
+    assert sim.hooks == {}
+
+
 async def test_hooks_with_the_older_action_parameter(gateway: Any) -> None:
     """Older clients say what they want with `action`, as the JS and Python SDKs do."""
     created = await raw(

@@ -34,6 +34,8 @@ ACCOUNTS = {
     "Home": ("demo-key", "binary_sensor.49_176_12345678_caller_id"),
     "Office": ("office-key", "binary_sensor.49_176_12345678_caller_id_2"),
 }
+# Home Assistant's words for a reconfiguration that succeeded, or the integration's.
+UPDATED = re.compile("The API key was updated.|Reconfiguration was successful")
 # How long a callback may take to reach Home Assistant (ms).
 UPDATE = 15_000
 
@@ -48,6 +50,13 @@ async def sim_post(
 ) -> dict[str, Any]:
     """Use the simulator's control API: the phone's keypad, seven.io's accounts."""
     async with http.post(f"{sim_url}/_sim/{path}", json=body) as response:
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+
+async def sim_get(http: aiohttp.ClientSession, sim_url: str) -> dict[str, Any]:
+    """Return what the simulator holds (its hooks, with the key that made each)."""
+    async with http.get(f"{sim_url}/_sim/state") as response:
         assert response.status == 200, await response.text()
         return dict(await response.json())
 
@@ -235,3 +244,48 @@ async def test_name_of_another_account_refused(
     await expect(ui.flow_error(TEXTS["config"]["error"]["name_taken"])).to_be_visible()
     await expect(ui.field(user["data"]["name"])).to_have_value("Office")
     await ui.shot("accounts-name-taken")
+
+
+async def test_reconfigure_to_another_account(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Another account's key: the dialog says the numbers need validating again.
+
+    seven.io lists the entry's hook only under the old key; once submitted, the old
+    account's hook is gone (deleted with the old key) and the number shows Failed.
+    """
+    _, sim_url = simulator
+    home_key, caller_id = ACCOUNTS["Home"]
+    entry_id = await add_account(hass_api, "Home", home_key, f"{sim_url}/api")
+    await validate_on(hass_api, http, sim_url, entry_id)
+    await hass_api.wait_for_state(caller_id, "on")
+    await sim_post(
+        http, sim_url, "account", {"key": "office-key", "scopes": sorted(ALL_SCOPES)}
+    )
+    hooks = (await sim_get(http, sim_url))["hooks"]
+    assert [hook["key"] for hook in hooks] == [home_key], hooks
+
+    steps = TEXTS["config"]["step"]
+    await ui.open_integration("callerid")
+    await ui.entry_menu("Home", "reconfigure")
+    await expect(ui.flow.get_by_text("«Home»").first).to_be_visible()
+    await ui.fill({steps["reconfigure"]["data"]["api_key"]: "office-key"})
+    await ui.submit()
+    await expect(ui.flow.get_by_text(steps["other_account"]["title"])).to_be_visible()
+    await ui.shot("accounts-other-account")
+    await ui.submit()
+    await expect(ui.flow.get_by_text(UPDATED)).to_be_visible()
+    await ui.close_flow()
+
+    await hass_api.wait_for_state(caller_id, "off")
+    hooks = (await sim_get(http, sim_url))["hooks"]
+    assert [hook["key"] for hook in hooks] == ["office-key"], hooks
+    await ui.open_integration("callerid")
+    await ui.page.get_by_role(
+        "button", name=re.compile(re.escape(device_name("Home")))
+    ).first.click()
+    await ui.expect_device_state("Status", "Failed")
+    await ui.shot("accounts-other-account-device")

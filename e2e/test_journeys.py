@@ -75,12 +75,17 @@ async def keypad(
 
 
 async def add_account(
-    http: aiohttp.ClientSession, sim_url: str, key: str, scopes: frozenset[str]
+    http: aiohttp.ClientSession,
+    sim_url: str,
+    key: str,
+    scopes: frozenset[str],
+    account: str | None = None,
 ) -> None:
-    """Give the simulated seven.io another API key."""
-    async with http.post(
-        f"{sim_url}/_sim/account", json={"key": key, "scopes": sorted(scopes)}
-    ) as response:
+    """Give the simulated seven.io another API key (of the account of key `account`)."""
+    body: dict[str, Any] = {"key": key, "scopes": sorted(scopes)}
+    if account is not None:
+        body["account"] = account
+    async with http.post(f"{sim_url}/_sim/account", json=body) as response:
         assert response.status == 200, await response.text()
 
 
@@ -262,9 +267,15 @@ async def test_reauth_reconfigure_options(
     sim, sim_url = simulator
     entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
 
-    # seven.io revokes the key and issues a new one; the next validation is refused.
+    # seven.io revokes the key (once it made the entry's hook) and issues a new one of
+    # the same account; the next validation is refused.
+    for _ in range(UPDATE // 100):
+        if sim.hooks:
+            break
+        await asyncio.sleep(0.1)
+    assert sim.hooks, "the entry made no hook at seven.io"
     del sim.keys["demo-key"]
-    await add_account(http, sim_url, "new-key", ALL_SCOPES)
+    await add_account(http, sim_url, "new-key", ALL_SCOPES, account="demo-key")
     error = await ui.run_action("callerid.validate", {"Number": NUMBER}, fails=True)
     assert "seven.io rejected the API key" in error, error
     await ui.shot("reauth-action-refused")
