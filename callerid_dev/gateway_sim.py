@@ -971,7 +971,9 @@ async def state(request: web.Request) -> web.Response:
                 for number, caller_id in numbers.items()
             },
             "validated_by_account": {
-                account: {f"+{number}": caller_id for number, caller_id in numbers.items()}
+                account: {
+                    f"+{number}": caller_id for number, caller_id in numbers.items()
+                }
                 for account, numbers in sim.validated.items()
             },
             "calls": {call_id: call.__dict__ for call_id, call in sim.calls.items()},
