@@ -215,6 +215,12 @@ async def test_add_integration(
     await expect(ui.flow_error("Could not reach seven.io")).to_be_visible()
     await ui.shot("add-integration-unreachable")
 
+    # A web server that is not seven.io's gateway: it answers 404 to the key check.
+    await ui.fill({"Gateway URL": f"{sim_url}/not-the-api"})
+    await ui.submit()
+    await expect(ui.flow_error("did not answer as seven.io's gateway")).to_be_visible()
+    await ui.shot("add-integration-not-seven")
+
     await ui.fill({"Gateway URL": gateway})
     await ui.submit()
     await expect(
