@@ -72,19 +72,14 @@ class CallLog:
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
         """Call each recipient from `sender`, reserved against the hourly limit first."""
-        self.limit.reserve(len(recipients), self._owner.entry.options)
-        try:
-            task = self._owner.track(
-                self._async_call(sender, recipients, message, ringtime)
-            )
-        except BaseException:
-            self.limit.reserved -= len(recipients)
-            raise
-        return await asyncio.shield(task)
+        return await asyncio.shield(
+            self._owner.track(self._async_call(sender, recipients, message, ringtime))
+        )
 
     async def _async_call(
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
+        self.limit.reserve(len(recipients), self._owner.entry.options)
         rows: list[dict[str, Any]] = []
         first_error: SevenError | None = None
         try:
