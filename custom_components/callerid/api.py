@@ -246,10 +246,8 @@ class SevenClient:
         return hook_id
 
     async def delete_hook(self, hook_id: str) -> None:
-        """Delete one of the account's webhooks.
-
-        The id in the form (as the OpenAPI says) and in the query (as the PHP SDK sends it).
-        """
+        """Delete one of the account's webhooks."""
+        # The id goes in the form (seven.io's OpenAPI) and the query (its PHP SDK).
         ids = {"id": hook_id}
         _hooks_answer(await self._request("DELETE", "hooks", form=ids, query=ids))
 

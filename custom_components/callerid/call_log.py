@@ -1,7 +1,4 @@
-"""The calls an entry placed, how they ended, and the hourly limit; saved by the owner.
-
-Calls are kept a day: seven.io reports a call's end within its ring time and retries.
-"""
+"""The calls an entry placed, how they ended, and the hourly limit; saved by the owner."""
 
 from __future__ import annotations
 
@@ -33,6 +30,7 @@ from .storage import StorageWriteError, StoredState
 if TYPE_CHECKING:
     from .coordinator import CallerIdCoordinator
 
+# seven.io reports a call's end within its ring time and retries: a day is plenty.
 CALL_MEMORY = timedelta(days=1)
 
 
@@ -139,11 +137,9 @@ class CallLog:
         return _row(recipient, call_id=placed[0].call_id, price=price), None
 
     async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
-        """Count `rung` requests and keep the calls placed; they ring already.
-
-        Applied first, so that a call that ends at once (busy) is known to its status
-        event; a failed write is only logged.
-        """
+        """Count `rung` requests and keep the calls placed; they ring already."""
+        # Applied before the write: a call that ends at once (busy) is known to its
+        # status event. A failed write is only logged.
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)

@@ -1,8 +1,4 @@
-"""Validations of caller IDs: one request per number, its result, its callback.
-
-A pending validation is written while seven.io is asked (a crash after the phone rang
-keeps its token) and takes effect once seven.io answered; an early callback waits.
-"""
+"""Validations of caller IDs: one request per number, its result, its callback."""
 
 from __future__ import annotations
 
@@ -51,10 +47,7 @@ class Validations:
             await asyncio.wait([asked[1]])
 
     async def async_validate(self, number: str) -> dict[str, Any]:
-        """Have seven.io call `number` with a code; return what the action answers.
-
-        Refused while a request or a young code is there, and for a number with no room.
-        """
+        """Have seven.io call `number` with a code; return what the action answers."""
         owner = self._owner
         cooldown = owner.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
         record = owner.numbers.get(number)
@@ -157,11 +150,9 @@ class Validations:
     async def async_complete(
         self, number: str, token: str, result: CallbackResult
     ) -> NumberRecord | None:
-        """Apply a callback if `token` opens the pending validation of `number`; else None.
-
-        Compared with both the live and the asked-for one always: a refusal takes as long
-        whichever way it is wrong.
-        """
+        """Apply a callback if `token` opens the pending validation of `number`; else None."""
+        # Compared with both the live and the asked-for one always: a refusal takes as
+        # long whichever way it is wrong.
         hashed = hash_token(token)
         live = self._owner.numbers.get(number)
         opens_live = hmac.compare_digest(
