@@ -12,8 +12,7 @@ import aiohttp
 
 DEFAULT_BASE_URL = "https://gateway.seven.io/api"
 DEFAULT_TIMEOUT = 10.0
-SENT_WITH = "HomeAssistant-callerid"
-_HEADERS = {"Accept": "application/json", "SentWith": SENT_WITH}
+_HEADERS = {"Accept": "application/json", "SentWith": "HomeAssistant-callerid"}
 
 # seven.io's error codes: where a number is a valid answer (the balance), only these.
 ERROR_CODES = frozenset({"500", "600", "700", "900", "901", "902", "903"})
@@ -182,17 +181,15 @@ class SevenClient:
         query: dict[str, str] | None = None,
         number_ok: bool = False,
     ) -> Any:
-        headers = {"X-Api-Key": self._api_key} | _HEADERS
-        url = f"{self._base_url}/{endpoint}"
         try:
             async with asyncio.timeout(self._timeout):
                 # No redirect is followed: it would take the key elsewhere.
                 async with self._session.request(
                     method,
-                    url,
+                    f"{self._base_url}/{endpoint}",
                     data=form,
                     params=query,
-                    headers=headers,
+                    headers={"X-Api-Key": self._api_key} | _HEADERS,
                     allow_redirects=False,
                 ) as response:
                     body = await response.text()
