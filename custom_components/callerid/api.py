@@ -1,7 +1,5 @@
 """Client for the parts of the seven.io gateway that caller ID validation needs."""
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass
 import json

@@ -1,7 +1,5 @@
 """One binary sensor per number: on when seven.io accepts it as caller ID."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity

@@ -1,7 +1,5 @@
 """The calls an entry placed, how they ended, and the hourly limit; saved by the owner."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Mapping
 from dataclasses import replace

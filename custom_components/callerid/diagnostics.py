@@ -1,7 +1,5 @@
 """Diagnostics for a callerid config entry, with every secret redacted and numbers masked."""
 
-from __future__ import annotations
-
 from dataclasses import asdict
 import re
 from typing import Any

@@ -1,7 +1,5 @@
 """Per number: the validation's status, when it last completed, and the last call from it."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """The actions: parse what was asked, hand it to the entry's owner, answer."""
 
-from __future__ import annotations
-
 from typing import Final
 
 import probatio

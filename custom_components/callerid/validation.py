@@ -1,7 +1,5 @@
 """Validations of caller IDs: one request per number, its result, its callback."""
 
-from __future__ import annotations
-
 import asyncio
 import hmac
 import math
