@@ -29,10 +29,11 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
 
     @callback
     def _update(self, record: NumberRecord) -> None:
-        # A new validation of a number not validated yet changes nothing shown here.
-        if _shown(record) != _shown(self._record):
-            super()._update(record)
+        shown = self.is_on, self.extra_state_attributes
         self._record = record
+        # A new validation of a number not validated yet changes nothing shown here.
+        if (self.is_on, self.extra_state_attributes) != shown:
+            self.async_write_ha_state()
 
     @property
     def is_on(self) -> bool:
@@ -50,7 +51,3 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
             "caller_id": None if record.caller_id is None else str(record.caller_id),
         }
         return {key: value for key, value in attributes.items() if value is not None}
-
-
-def _shown(record: NumberRecord) -> tuple[bool, bool | None, int | None]:
-    return record.validated, record.voice, record.caller_id
