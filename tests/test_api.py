@@ -89,7 +89,7 @@ async def test_validate_already_validated(
         },
     )
     assert await client.validate_for_voice("+4917612345678") == AlreadyValidated(
-        caller_id=12345, formatted_number="+49 176 12345678", voice=True
+        caller_id=12345, voice=True
     )
     assert "callback" not in aioclient_mock.mock_calls[0][2]
 

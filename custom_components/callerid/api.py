@@ -87,7 +87,6 @@ class AlreadyValidated:
     """The number was validated before; no call is placed."""
 
     caller_id: int | None
-    formatted_number: str | None
     voice: bool
 
 
@@ -166,7 +165,6 @@ class SevenClient:
         caller_id = data.get("id")
         return AlreadyValidated(
             caller_id=caller_id if type(caller_id) is int else None,
-            formatted_number=_text(data.get("formatted_output")),
             voice=data.get("voice") is True,
         )
 
