@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -217,14 +217,13 @@ class CallLog:
         )
 
 
+@dataclass
 class HourlyLimit:
     """The voice requests of the last hour that may have rung, and calls reserved."""
 
-    def __init__(self) -> None:
-        """Nothing counted yet; the log loads what the file holds."""
-        self.attempts: list[datetime] = []
-        # Calls the actions under way may still place; each gives back its own.
-        self.reserved = 0
+    attempts: list[datetime] = field(default_factory=list)
+    # Calls the actions under way may still place; each gives back its own.
+    reserved: int = 0
 
     def reserve(self, count: int, options: Mapping[str, Any]) -> None:
         """Reserve `count` calls; refuse if they would exceed the entry's hourly limit."""
