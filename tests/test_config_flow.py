@@ -120,7 +120,9 @@ async def test_user_flow_errors_then_recovers(
         result["flow_id"], {CONF_API_KEY: API_KEY}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": error}
+    # What is about the gateway URL shows at its section.
+    at = "advanced" if error == "not_seven" else "base"
+    assert result["errors"] == {at: error}
 
     aioclient_mock.clear_requests()
     aioclient_mock.get(BALANCE_URL, json={"amount": 1.0, "currency": "EUR"})
@@ -518,7 +520,7 @@ async def test_gateway_url_must_be_a_web_address(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: API_KEY, "advanced": {CONF_BASE_URL: url}}
     )
-    assert result["errors"] == {"base": "invalid_url"}
+    assert result["errors"] == {"advanced": "invalid_url"}
     assert aioclient_mock.call_count == 0
 
     # The flow recovers: seven.io's own gateway creates the entry.
@@ -787,3 +789,18 @@ async def test_dialogs_name_the_account(
     assert result["description_placeholders"] == {"name": "seven.io"}
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["description_placeholders"] == {"name": "seven.io"}
+
+
+async def test_reauth_shows_gateway_errors_at_the_top(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """Reauth has no gateway field: what is about the gateway shows above the form."""
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(BALANCE_URL, text="<html>")
+    result = await init_integration.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: NEW_KEY}
+    )
+    assert result["errors"] == {"base": "not_seven"}

@@ -169,7 +169,10 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             if self._key_taken(key, entry):
                 errors = {CONF_API_KEY: "already_configured"}
             elif not (
-                errors := await self._async_check(data := _entry_data(user_input))
+                errors := await self._async_check(
+                    data := _entry_data(user_input),
+                    SECTION_ADVANCED if with_url else "base",
+                )
             ):
                 kept = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
                 self._change = (entry, kept | data)
@@ -256,16 +259,18 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             if other is not entry
         )
 
-    async def _async_check(self, data: dict[str, Any]) -> dict[str, str]:
-        """Return form errors; none when the key authenticates."""
+    async def _async_check(
+        self, data: dict[str, Any], url_at: str = SECTION_ADVANCED
+    ) -> dict[str, str]:
+        """Return form errors, those of the URL at `url_at`; none if the key authenticates."""
         try:
             base_url = URL(data.get(CONF_BASE_URL, DEFAULT_BASE_URL))
         except ValueError:
-            return {"base": "invalid_url"}
+            return {url_at: "invalid_url"}
         # https; plain http only to this machine (a simulator), never across a network.
         schemes = ("https", "http") if base_url.host in _THIS_MACHINE else ("https",)
         if not base_url.host or base_url.scheme not in schemes:
-            return {"base": "invalid_url"}
+            return {url_at: "invalid_url"}
         try:
             await seven_client(self.hass, data).balance()
         except SevenMissingScopeError:
@@ -276,7 +281,9 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "cannot_connect"}
         except SevenApiError as err:
             # seven.io refusing this machine, or an answer that is not seven.io's.
-            return {"base": "forbidden_ip" if err.code == "903" else "not_seven"}
+            if err.code == "903":
+                return {"base": "forbidden_ip"}
+            return {url_at: "not_seven"}
         except Exception:  # noqa: BLE001 - the form must answer whatever happened
             LOGGER.exception("Unexpected error while checking the seven.io key")
             return {"base": "unknown"}
