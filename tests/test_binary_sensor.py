@@ -76,10 +76,32 @@ async def test_entities(
     )
     assert device is not None
     assert device.name == "+49 176 12345678 (seven.io)"
+    # A device of the account's hub, counted as such on the integration's page.
+    assert device.entry_type is None
     entity = entity_registry.async_get("binary_sensor.49_176_12345678_caller_id")
     assert entity is not None
     assert entity.unique_id == f"{init_integration.entry_id}_{NUMBER}_validated"
     assert entity.device_id == device.id
+
+
+async def test_devices_of_earlier_versions_are_no_services(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A number's device that an earlier version made a service becomes a device."""
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{validated.entry_id}_{NUMBER}"), validated.entry_id
+    )
+    assert device is not None
+    device_registry.async_update_device(
+        device.id, entry_type=dr.DeviceEntryType.SERVICE
+    )
+    assert await hass.config_entries.async_reload(validated.entry_id)
+    await hass.async_block_till_done()
+    updated = device_registry.async_get(device.id)
+    assert updated is not None
+    assert updated.entry_type is None
 
 
 async def test_state_survives_restart(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_platform, entity_registry as er
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -101,7 +101,7 @@ class CallerIdEntity(Entity):
             name=f"{self._record.formatted} ({self._coordinator.entry.title})",
             manufacturer="seven.io",
             model="Caller ID",
-            entry_type=DeviceEntryType.SERVICE,
+            entry_type=None,  # a device of the account (earlier versions: a service)
         )
 
     async def async_prepare_to_add_to_hass(self) -> None:
