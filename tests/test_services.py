@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN
+from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
 from custom_components.callerid.phone import to_e164
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
@@ -492,3 +492,50 @@ async def test_unreachable_callback_runs_and_raises_repair(
     await hass.config.async_update(external_url="https://home.example.org")
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
+
+@pytest.mark.parametrize(
+    "external_url",
+    [
+        "http://192.168.1.20:8123",
+        "http://127.0.0.1:8123",
+        "http://[fe80::1]:8123",
+        "http://homeassistant.local:8123",
+        "http://homeassistant:8123",
+    ],
+)
+async def test_lan_external_url_is_not_reachable(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+    external_url: str,
+) -> None:
+    """An external URL on the LAN or this machine is out of seven.io's reach."""
+    await hass.config.async_update(external_url=external_url)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+    answer_validation(aioclient_mock, json=NEW_CODE)
+    response = await call_validate(hass, number=NUMBER)
+    assert response["callback_reachable"] is False
+
+
+async def test_lan_url_reaches_a_gateway_on_the_lan(
+    hass: HomeAssistant, gateway: AiohttpClientMocker, issue_registry: ir.IssueRegistry
+) -> None:
+    """A gateway on this machine (the simulator) reaches a URL of this machine."""
+    sim = "http://127.0.0.1:8765/api"
+    gateway.get(f"{sim}/hooks", json={"success": True, "hooks": []})
+    gateway.post(f"{sim}/hooks", json={"success": True, "id": 42})
+    gateway.post(f"{sim}/validate_for_voice", json=NEW_CODE)
+    await hass.config.async_update(external_url="http://127.0.0.1:8123")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: "a" * 64, CONF_BASE_URL: sim},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+    response = await call_validate(hass, number=NUMBER)
+    assert response["callback_reachable"] is True

@@ -6,16 +6,22 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import ip_address
+from typing import TYPE_CHECKING
+
+from yarl import URL
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.util.network import is_link_local, is_local
 
 from .api import (
+    DEFAULT_BASE_URL,
     Hook,
     SevenAuthenticationError,
     SevenClient,
@@ -24,6 +30,7 @@ from .api import (
 )
 from .const import (
     CALLBACK_TOKEN_PARAM,
+    CONF_BASE_URL,
     CONF_CALL_CLOUDHOOK_URL,
     CONF_CLOUDHOOK_URL,
     DOMAIN,
@@ -33,6 +40,9 @@ from .const import (
     LOGGER,
 )
 from .helpers import async_issue, call_webhook_id
+
+if TYPE_CHECKING:
+    from .coordinator import CallerIdConfigEntry
 
 # A failed sync is retried after a minute, doubling up to an hour; a repair from the third.
 RETRY_FIRST = 60
@@ -49,7 +59,7 @@ class CallbackUrl:
 
 
 async def async_callback_url(
-    hass: HomeAssistant, entry: ConfigEntry, token: str
+    hass: HomeAssistant, entry: CallerIdConfigEntry, token: str
 ) -> CallbackUrl:
     """Return the URL seven.io should call for one validation, carrying its token."""
     webhook_id = entry.data[CONF_WEBHOOK_ID]
@@ -71,18 +81,20 @@ async def async_callback_url(
 @callback
 def async_check_reachability(hass: HomeAssistant) -> None:
     """Show the unreachable-callback repair while an entry is set up without a public URL."""
-    needed = any(
-        entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
-        for entry in hass.config_entries.async_entries(DOMAIN)
-    )
     async_issue(
-        hass, ISSUE_CALLBACK_UNREACHABLE, present=needed and not _has_public_url(hass)
+        hass,
+        ISSUE_CALLBACK_UNREACHABLE,
+        present=any(
+            entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
+            and not _has_public_url(hass, entry)
+            for entry in hass.config_entries.async_entries(DOMAIN)
+        ),
     )
 
 
 @callback
-def _has_public_url(hass: HomeAssistant) -> bool:
-    """Return whether a URL reachable from the internet exists (cloudhook or external)."""
+def _has_public_url(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
+    """Return whether the entry's gateway can reach Home Assistant (cloudhook, external)."""
     if "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415
 
@@ -90,14 +102,33 @@ def _has_public_url(hass: HomeAssistant) -> bool:
             return True
     try:
         # What webhook.async_generate_url asks for when it must not be internal.
-        get_url(hass, allow_internal=False, allow_cloud=False, prefer_external=True)
+        url = get_url(
+            hass, allow_internal=False, allow_cloud=False, prefer_external=True
+        )
     except NoURLAvailableError:
         return False
-    return True
+    return _reaches(entry, url)
+
+
+def _reaches(entry: CallerIdConfigEntry, url: str) -> bool:
+    """Return whether the entry's gateway reaches `url`: a LAN one only from the LAN."""
+    return _on_internet(url) or not _on_internet(
+        entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
+    )
+
+
+def _on_internet(url: str) -> bool:
+    """Return whether a URL's host may be reached from the internet."""
+    host = URL(url).host or ""
+    try:
+        address = ip_address(host)
+    except ValueError:  # a name: this machine's, mDNS (.local) or a single label
+        return "." in host and not host.endswith(".local")
+    return not (is_local(address) or is_link_local(address))
 
 
 async def _async_public_url(
-    hass: HomeAssistant, entry: ConfigEntry, webhook_id: str, cloudhook_key: str
+    hass: HomeAssistant, entry: CallerIdConfigEntry, webhook_id: str, cloudhook_key: str
 ) -> str | None:
     """Return where the internet reaches a webhook of the entry: cloudhook, else external."""
     if "cloud" in hass.config.components:
@@ -113,12 +144,15 @@ async def _async_public_url(
                 )
                 return url
     try:
-        return webhook.async_generate_url(hass, webhook_id, allow_internal=False)
+        url = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
     except NoURLAvailableError:
         return None
+    return url if _reaches(entry, url) else None
 
 
-async def async_our_hooks(entry: ConfigEntry, client: SevenClient) -> list[Hook]:
+async def async_our_hooks(
+    entry: CallerIdConfigEntry, client: SevenClient
+) -> list[Hook]:
     """Return the account's voice_status hooks that point at this entry's webhook."""
     webhook_id = call_webhook_id(entry)
     cloudhook = entry.data.get(CONF_CALL_CLOUDHOOK_URL)
@@ -137,7 +171,7 @@ class HookSync:
     """
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
+        self, hass: HomeAssistant, entry: CallerIdConfigEntry, client: SevenClient
     ) -> None:
         """Nothing is asked yet."""
         self._hass = hass
