@@ -1,7 +1,5 @@
 """Validate caller IDs with the seven.io voice gateway, and call from them."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform

@@ -1,7 +1,5 @@
 """Config flow: ask for the seven.io API key and check it before it is stored."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 import hashlib
 import itertools

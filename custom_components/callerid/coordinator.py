@@ -5,8 +5,6 @@ changes nothing). Changes run as tasks of their own, so that a caller that goes 
 does not cut one short; the entry unloads once none is under way.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Coroutine, Mapping
 import contextlib

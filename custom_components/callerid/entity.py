@@ -1,7 +1,5 @@
 """Shared base of the integration's entities: one device per number."""
 
-from __future__ import annotations
-
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_platform, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo

@@ -1,7 +1,5 @@
 """Client errors turned into the translated errors a person reads; ids and signals."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 import hashlib

@@ -1,7 +1,5 @@
 """What the integration knows about numbers and calls, and how it changes; no I/O."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum

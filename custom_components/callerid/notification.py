@@ -1,7 +1,5 @@
 """A validation's persistent notification (Home Assistant's language): code, then end."""
 
-from __future__ import annotations
-
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback

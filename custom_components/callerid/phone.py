@@ -1,7 +1,5 @@
 """Phone number parsing and display, by the phonenumbers library."""
 
-from __future__ import annotations
-
 import functools
 
 import phonenumbers

@@ -1,7 +1,5 @@
 """Where seven.io reaches Home Assistant, and the hook that reports how calls end."""
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 from dataclasses import dataclass

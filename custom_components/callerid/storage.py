@@ -4,8 +4,6 @@ Saves are atomic and checked to have landed. Files of version 1.1 (snapshots wit
 journals beside them) are merged once and removed once the merged file is on disk.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime

@@ -1,7 +1,5 @@
 """The automation trigger "Caller ID validation completed", for a number and outcome."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, cast, override
 

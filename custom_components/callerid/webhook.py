@@ -4,8 +4,6 @@ Both face the internet: whatever matches no pending validation or placed call is
 refused, the same way whatever is wrong.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 import contextlib
 from datetime import timedelta
