@@ -3,9 +3,8 @@
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -36,6 +35,9 @@ from .const import (
 )
 from .phone import mask_number
 
+if TYPE_CHECKING:
+    from .coordinator import CallerIdConfigEntry
+
 # Gateway codes with a message of their own; the rest share `gateway_error`.
 _GATEWAY_ERROR_KEYS = {
     "500": "insufficient_credit",
@@ -46,7 +48,7 @@ _GATEWAY_ERROR_KEYS = {
 
 @contextmanager
 def gateway_errors(
-    hass: HomeAssistant, entry: ConfigEntry, number: str
+    hass: HomeAssistant, entry: CallerIdConfigEntry, number: str
 ) -> Iterator[None]:
     """Raise seven.io's failures as translated errors (about `number`); 900 starts reauth."""
     try:
@@ -110,7 +112,7 @@ def seven_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SevenClient:
     )
 
 
-def call_webhook_id(entry: ConfigEntry) -> str:
+def call_webhook_id(entry: CallerIdConfigEntry) -> str:
     """Return the call webhook's id: stored by 1.1's entries, else derived from the callback's."""
     if (stored := entry.data.get(CONF_CALL_WEBHOOK_ID)) is not None:
         return str(stored)
@@ -118,7 +120,7 @@ def call_webhook_id(entry: ConfigEntry) -> str:
 
 
 @callback
-def async_entity_room(hass: HomeAssistant, entry: ConfigEntry) -> int:
+def async_entity_room(hass: HomeAssistant, entry: CallerIdConfigEntry) -> int:
     """Return how many more enabled entities Home Assistant registers for `entry`."""
     return entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - er.async_get(
         hass
@@ -142,7 +144,7 @@ def async_issue(
     key: str,
     *,
     present: bool,
-    entry: ConfigEntry | None = None,
+    entry: CallerIdConfigEntry | None = None,
     **placeholders: str,
 ) -> None:
     """Raise or drop the repair `key`: the entry's own (named by its title), or the integration's."""

@@ -1,12 +1,16 @@
 """A validation's persistent notification (Home Assistant's language): code, then end."""
 
+from typing import TYPE_CHECKING
+
 from homeassistant.components import persistent_notification
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN, ValidationStatus
 from .models import NumberRecord
+
+if TYPE_CHECKING:
+    from .coordinator import CallerIdConfigEntry
 
 # Translation keys, under "exceptions" (the category that takes free texts).
 _CODE = "notification_code"
@@ -16,13 +20,13 @@ _OUTCOME = {
 }
 
 
-def _notification_id(entry: ConfigEntry, number: str) -> str:
+def _notification_id(entry: CallerIdConfigEntry, number: str) -> str:
     return f"{DOMAIN}_{entry.entry_id}_{number}"
 
 
 async def _async_show(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: CallerIdConfigEntry,
     record: NumberRecord,
     key: str,
     **placeholders: str,
@@ -49,7 +53,7 @@ async def _async_show(
 
 async def async_show_code(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: CallerIdConfigEntry,
     record: NumberRecord,
     code: str,
     callback_reachable: bool,
@@ -61,7 +65,7 @@ async def async_show_code(
 
 @callback
 def async_show_outcome(
-    hass: HomeAssistant, entry: ConfigEntry, record: NumberRecord
+    hass: HomeAssistant, entry: CallerIdConfigEntry, record: NumberRecord
 ) -> None:
     """Replace the code with how the validation ended; validated needs no words."""
     if (key := _OUTCOME.get(record.status)) is None:
@@ -80,6 +84,8 @@ def async_show_outcome(
 
 
 @callback
-def async_dismiss_code(hass: HomeAssistant, entry: ConfigEntry, number: str) -> None:
+def async_dismiss_code(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, number: str
+) -> None:
     """Remove the notification of `number`, if there is one."""
     persistent_notification.async_dismiss(hass, _notification_id(entry, number))

@@ -16,7 +16,7 @@ from aiohttp import web
 import probatio
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
@@ -109,7 +109,7 @@ EVENT_SCHEMA = probatio.Schema(
 
 
 @callback
-def async_register_webhooks(hass: HomeAssistant, entry: ConfigEntry) -> None:
+def async_register_webhooks(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
     """Own the entry's webhooks from now until the entry is removed.
 
     Home Assistant answers 200 to a webhook nobody handles, which seven.io would take
@@ -280,7 +280,7 @@ def note_refusal(entry: CallerIdConfigEntry) -> None:
 
 
 async def async_forget_webhooks(
-    hass: HomeAssistant, entry: ConfigEntry, client: SevenClient
+    hass: HomeAssistant, entry: CallerIdConfigEntry, client: SevenClient
 ) -> None:
     """Let go of a removed entry's webhooks, repairs, hooks at seven.io and cloudhooks (best effort)."""
     cloudhook_keys = {
