@@ -15,7 +15,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
@@ -106,12 +106,12 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         names = itertools.chain((TITLE,), (f"{TITLE} {n}" for n in itertools.count(2)))
         title = next(name for name in names if name not in taken)
         if user_input is not None:
-            if self._key_taken(key := user_input[CONF_API_KEY]):
+            if _key_taken(self.hass, key := user_input[CONF_API_KEY]):
                 errors = {CONF_API_KEY: "already_configured"}
             elif (name := user_input[CONF_NAME].strip() or title).casefold() in taken:
                 errors = {CONF_NAME: "name_taken"}
             elif not (
-                errors := await self._async_check(data := _entry_data(user_input))
+                errors := await _async_check(self.hass, data := _entry_data(user_input))
             ):
                 await self.async_set_unique_id(_unique_id(key), raise_on_progress=False)
                 self._abort_if_unique_id_configured()  # a flow of the same key just won
@@ -157,26 +157,22 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
         with_url: bool,
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
-        current_url = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
-        current = {SECTION_ADVANCED: {CONF_BASE_URL: current_url}}
+        url = {CONF_BASE_URL: entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)}
+        current = {SECTION_ADVANCED: url}
+        url_at = SECTION_ADVANCED if with_url else "base"
         typed = (user_input or {}).get(CONF_API_KEY, "")
         if user_input is not None:
             # An empty key (reconfigure) keeps the entry's.
             key = typed or entry.data[CONF_API_KEY]
             user_input = (user_input if with_url else current) | {CONF_API_KEY: key}
-            if self._key_taken(key, entry):
+            if _key_taken(self.hass, key, entry):
                 errors = {CONF_API_KEY: "already_configured"}
             elif not (
-                errors := await self._async_check(
-                    data := _entry_data(user_input),
-                    SECTION_ADVANCED if with_url else "base",
+                errors := await _async_check(
+                    self.hass, data := _entry_data(user_input), url_at
                 )
             ):
-                kept = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
-                self._change = (entry, kept | data)
-                if key == entry.data[CONF_API_KEY]:
-                    return await self.async_step_same_account()
-                return await self.async_step_account()
+                return await self._async_use(entry, data)
         # Another gateway in use is shown rather than hidden.
         collapsed = _collapsed(user_input) and _collapsed(current)
         return self.async_show_form(
@@ -190,6 +186,16 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"name": entry.title},
         )
+
+    async def _async_use(
+        self, entry: CallerIdConfigEntry, data: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Go on with a key that works: same key, or ask which account it is of."""
+        kept = {k: v for k, v in entry.data.items() if k != CONF_BASE_URL}
+        self._change = (entry, kept | data)
+        if data[CONF_API_KEY] == entry.data[CONF_API_KEY]:
+            return await self.async_step_same_account()
+        return await self.async_step_account()
 
     async def async_step_account(
         self, user_input: dict[str, Any] | None = None
@@ -248,44 +254,48 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"name": entry.title},
         )
 
-    def _key_taken(self, key: str, entry: CallerIdConfigEntry | None = None) -> bool:
-        """Return whether another entry uses the key, or was set up with it."""
-        hashed = _unique_id(key)
-        return any(
-            hashed in (other.unique_id, _unique_id(other.data[CONF_API_KEY]))
-            for other in self._async_current_entries(include_ignore=False)
-            if other is not entry
-        )
 
-    async def _async_check(
-        self, data: dict[str, Any], url_at: str = SECTION_ADVANCED
-    ) -> dict[str, str]:
-        """Return form errors, those of the URL at `url_at`; none if the key authenticates."""
-        try:
-            base_url = URL(data.get(CONF_BASE_URL, DEFAULT_BASE_URL))
-        except ValueError:
-            return {url_at: "invalid_url"}
-        # https; plain http only to this machine (a simulator), never across a network.
-        schemes = ("https", "http") if base_url.host in _THIS_MACHINE else ("https",)
-        if not base_url.host or base_url.scheme not in schemes:
-            return {url_at: "invalid_url"}
-        try:
-            await seven_client(self.hass, data).balance()
-        except SevenMissingScopeError:
-            pass  # The key authenticates; it only may not read the balance.
-        except SevenAuthenticationError:
-            return {"base": "invalid_auth"}
-        except SevenConnectionError:
-            return {"base": "cannot_connect"}
-        except SevenApiError as err:
-            # seven.io refusing this machine, or an answer that is not seven.io's.
-            if err.code == "903":
-                return {"base": "forbidden_ip"}
-            return {url_at: "not_seven"}
-        except Exception:  # noqa: BLE001 - the form must answer whatever happened
-            LOGGER.exception("Unexpected error while checking the seven.io key")
-            return {"base": "unknown"}
-        return {}
+def _key_taken(
+    hass: HomeAssistant, key: str, entry: CallerIdConfigEntry | None = None
+) -> bool:
+    """Return whether another entry uses the key, or was set up with it."""
+    hashed = _unique_id(key)
+    return any(
+        hashed in (other.unique_id, _unique_id(other.data[CONF_API_KEY]))
+        for other in hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+        if other is not entry
+    )
+
+
+async def _async_check(
+    hass: HomeAssistant, data: dict[str, Any], url_at: str = SECTION_ADVANCED
+) -> dict[str, str]:
+    """Return form errors, those of the URL at `url_at`; none if the key authenticates."""
+    try:
+        base_url = URL(data.get(CONF_BASE_URL, DEFAULT_BASE_URL))
+    except ValueError:
+        return {url_at: "invalid_url"}
+    # https; plain http only to this machine (a simulator), never across a network.
+    schemes = ("https", "http") if base_url.host in _THIS_MACHINE else ("https",)
+    if not base_url.host or base_url.scheme not in schemes:
+        return {url_at: "invalid_url"}
+    try:
+        await seven_client(hass, data).balance()
+    except SevenMissingScopeError:
+        pass  # The key authenticates; it only may not read the balance.
+    except SevenAuthenticationError:
+        return {"base": "invalid_auth"}
+    except SevenConnectionError:
+        return {"base": "cannot_connect"}
+    except SevenApiError as err:
+        # seven.io refusing this machine, or an answer that is not seven.io's.
+        if err.code == "903":
+            return {"base": "forbidden_ip"}
+        return {url_at: "not_seven"}
+    except Exception:  # noqa: BLE001 - the form must answer whatever happened
+        LOGGER.exception("Unexpected error while checking the seven.io key")
+        return {"base": "unknown"}
+    return {}
 
 
 # Checked by the step, to name the range: with it, the selectors say "Value 500.0 is too large".
