@@ -13,7 +13,10 @@ from unittest.mock import patch
 import custom_components.callerid  # noqa: F401  # isort: skip
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
     AiohttpClientMockResponse,
@@ -271,8 +274,8 @@ async def set_up_automation(
     hass: HomeAssistant, trigger: str, options: dict[str, Any], data: dict[str, str]
 ) -> list[ServiceCall]:
     """Set up an automation with one of our triggers; return its action's calls."""
-    calls: list[ServiceCall] = []
-    hass.services.async_register("test", "record", calls.append)
+    # A callback service: a plain function would run in the executor, out of order.
+    calls = async_mock_service(hass, "test", "record")
     assert await async_setup_component(
         hass,
         automation.DOMAIN,

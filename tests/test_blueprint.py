@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import logging
 from pathlib import Path
 import shutil
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
@@ -19,7 +23,7 @@ from homeassistant.components import automation, persistent_notification
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint import models
 from homeassistant.const import STATE_ON
-from homeassistant.core import HomeAssistant, ServiceCall, State
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import config_validation as cv
 from homeassistant.setup import async_setup_component
 from homeassistant.util import yaml as yaml_util
@@ -133,6 +137,15 @@ async def settle(hass: HomeAssistant) -> None:
         await asyncio.sleep(0)
 
 
+async def until(check: Callable[[], bool]) -> None:
+    """Wait (10 s at most) until `check` holds: a run also waits on the executor (saves)."""
+    for _ in range(1000):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the automation did not get there")
+
+
 async def ran(hass: HomeAssistant) -> State:
     """Let the automation's run end; return the automation's state (it must end)."""
     async with asyncio.timeout(10):
@@ -226,8 +239,8 @@ async def test_button_and_phone(
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
     """The first version's inputs: an input button's first press, the phone gets both."""
-    sent: list[ServiceCall] = []
-    hass.services.async_register("notify", "send_message", sent.append)
+    # A callback service: a plain function would run in the executor, late.
+    sent = async_mock_service(hass, "notify", "send_message")
     assert await async_setup_component(
         hass, "input_button", {"input_button": {"validate_caller_id": {}}}
     )
@@ -249,7 +262,7 @@ async def test_button_and_phone(
         {"entity_id": "input_button.validate_caller_id"},
         blocking=True,
     )
-    await settle(hass)
+    await until(lambda: len(sent) == 1)
     assert len(validate_calls(aioclient_mock)) == 1
     assert [c.data for c in sent] == [
         {

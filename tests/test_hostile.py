@@ -14,7 +14,10 @@ from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
@@ -298,8 +301,7 @@ async def test_load_500_callbacks(
     for number in numbers:
         await call_validate(hass, number=number)
         paths[number] = callback_path(aioclient_mock)
-    events: list[Any] = []
-    hass.bus.async_listen(f"{DOMAIN}_validation_completed", events.append)
+    events = async_capture_events(hass, f"{DOMAIN}_validation_completed")
 
     rng = random.Random(20261127)  # noqa: S311 - a reproducible order, not a secret
     requests = [(number, paths[number]) for number in numbers]

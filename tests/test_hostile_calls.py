@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid.const import CONF_CALL_WEBHOOK_ID, DOMAIN
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 
 from .conftest import NUMBER, RECIPIENT, call, voice_calls
@@ -81,7 +81,13 @@ async def test_generated_events_change_nothing(
     """
     client: TestClient = await hass_client_no_auth()
     events: list[Any] = []
-    remove = hass.bus.async_listen(f"{DOMAIN}_call_ended", events.append)
+
+    @callback
+    def _ended(event: Any) -> None:
+        # A callback: a plain function would run in the executor, after the assertions.
+        events.append(event)
+
+    remove = hass.bus.async_listen(f"{DOMAIN}_call_ended", _ended)
     body = data.draw(hostile_event(placed))
     response = await client.post(
         hook_path(init_integration),
