@@ -505,8 +505,13 @@ LAN_URLS = [
     "http://[fe80::1]:8123",
     "http://[fd12:3456::1]:8123",
     "http://169.254.10.10:8123",
+    # Not global, though no LAN range either: carrier-grade NAT, documentation.
+    "http://100.64.0.7:8123",
+    "http://192.0.2.10:8123",
     "http://localhost:8123",
+    "http://localhost.:8123",
     "http://homeassistant.local:8123",
+    "http://homeassistant.local.:8123",
     "http://homeassistant:8123",
 ]
 

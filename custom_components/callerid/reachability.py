@@ -16,7 +16,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.network import NoURLAvailableError, get_url
-from homeassistant.util.network import is_link_local, is_local
+from homeassistant.util.network import is_local
 
 from .api import (
     DEFAULT_BASE_URL,
@@ -117,12 +117,13 @@ def _reaches(entry: CallerIdConfigEntry, url: str) -> bool:
 
 def _on_internet(url: str) -> bool:
     """Return whether a URL's host may be reached from the internet."""
-    host = URL(url).host or ""
+    host = (URL(url).host or "").removesuffix(".")  # "localhost." is localhost
     try:
         address = ip_address(host)
     except ValueError:  # a name: this machine's, mDNS (.local) or a single label
         return "." in host and not host.endswith(".local")
-    return not (is_local(address) or is_link_local(address))
+    # Home Assistant's LAN ranges (link-local too), and what else is not global (CGNAT).
+    return address.is_global and not is_local(address)
 
 
 async def _async_public_url(
