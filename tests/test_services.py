@@ -560,3 +560,25 @@ async def test_lan_url_reaches_a_gateway_on_the_lan(
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
     (notification,) = notifications(hass).values()
     assert "type the code" in notification["message"]
+
+
+async def test_a_reachable_entry_keeps_another_entrys_repair(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    local_gateway_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A loopback URL reaches the simulator's entry, not seven.io's: the repair stays."""
+    await hass.config.async_update(external_url="http://127.0.0.1:8123")
+    local_gateway_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(local_gateway_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+
+    aioclient_mock.post(f"{LOCAL_GATEWAY}/validate_for_voice", json=NEW_CODE)
+    response = await call_validate(
+        hass, config_entry_id=local_gateway_entry.entry_id, number=NUMBER
+    )
+    assert response["callback_reachable"] is True
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
