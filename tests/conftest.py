@@ -24,7 +24,12 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN, SERVICE_CALL, SERVICE_VALIDATE
+from custom_components.callerid.const import (
+    CONF_BASE_URL,
+    DOMAIN,
+    SERVICE_CALL,
+    SERVICE_VALIDATE,
+)
 from homeassistant.components import automation
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -42,6 +47,8 @@ VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
 HOOKS_URL = f"{GATEWAY}/hooks"
 VOICE_URL = f"{GATEWAY}/voice"
 EXTERNAL_URL = "https://home.example.org"
+# A gateway simulator on this machine, as the end-to-end tests run one.
+LOCAL_GATEWAY = "http://127.0.0.1:8765/api"
 NUMBER = "+4917612345678"
 ENTRY_ID = "01JCALLERIDENTRY000000000"
 # The entities of NUMBER.
@@ -77,6 +84,28 @@ def mock_config_entry() -> MockConfigEntry:
         unique_id="account-1",
         data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: WEBHOOK_ID},
         entry_id=ENTRY_ID,
+    )
+
+
+@pytest.fixture
+def local_gateway_entry(aioclient_mock: AiohttpClientMocker) -> MockConfigEntry:
+    """Return an entry whose gateway is the simulator: key check and hooks answered."""
+    aioclient_mock.get(
+        f"{LOCAL_GATEWAY}/balance", json={"amount": 1, "currency": "EUR"}
+    )
+    aioclient_mock.get(f"{LOCAL_GATEWAY}/hooks", json={"success": True, "hooks": []})
+    aioclient_mock.post(f"{LOCAL_GATEWAY}/hooks", json={"success": True, "id": 42})
+    # Ids of its own: it may be set up beside mock_config_entry.
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulator",
+        unique_id="account-sim",
+        data={
+            CONF_API_KEY: "sim-api-key-0123456789",
+            CONF_WEBHOOK_ID: "a" * 64,
+            CONF_BASE_URL: LOCAL_GATEWAY,
+        },
+        entry_id="01JCALLERIDSIMULATOR00000",
     )
 
 

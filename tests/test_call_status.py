@@ -29,6 +29,7 @@ from .conftest import (
     ALREADY,
     EXTERNAL_URL,
     HOOKS_URL,
+    LOCAL_GATEWAY,
     NUMBER,
     RECIPIENT,
     VOICE_URL,
@@ -182,21 +183,43 @@ async def test_key_without_hooks_right(
     assert mock_config_entry.runtime_data.hooks.outcome_reported is False
 
 
+@pytest.mark.parametrize("external_url", [None, "http://192.168.1.20:8123"])
 async def test_no_public_url_no_hook(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     gateway: AiohttpClientMocker,
+    external_url: str | None,
 ) -> None:
     """Without a URL seven.io could reach, no hook is made (the repair explains).
 
-    The account's hooks are still listed: one left from an earlier URL is deleted.
+    A LAN address is no such URL. The account's hooks are still listed: one left
+    from an earlier URL is deleted.
     """
-    await hass.config.async_update(external_url=None)
+    await hass.config.async_update(external_url=external_url)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert [c[0] for c in gateway.mock_calls if str(c[1]) == HOOKS_URL] == ["GET"]
     assert mock_config_entry.runtime_data.hooks.outcome_reported is False
+
+
+async def test_local_gateway_gets_a_hook_at_a_loopback_url(
+    hass: HomeAssistant,
+    local_gateway_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The simulator, on this machine too, is given the loopback URL it can reach."""
+    await hass.config.async_update(external_url="http://127.0.0.1:8123")
+    local_gateway_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(local_gateway_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    created = [
+        call[2]["target_url"]
+        for call in aioclient_mock.mock_calls
+        if call[0] == "POST" and str(call[1]) == f"{LOCAL_GATEWAY}/hooks"
+    ]
+    assert created == [f"http://127.0.0.1:8123{hook_path(local_gateway_entry)}"]
+    assert local_gateway_entry.runtime_data.hooks.outcome_reported is True
 
 
 async def test_removing_the_entry_deletes_its_hook(

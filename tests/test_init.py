@@ -215,6 +215,33 @@ async def test_cloud_unusable_falls_back_to_webhook_url(
     assert CONF_CLOUDHOOK_URL not in init_integration.data
 
 
+async def test_cloudhook_failing_without_external_url_raises_repair(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Subscribed, but Cloud not connected and no external URL: the validation says so."""
+    cloud = _fake_cloud(subscribed=True, error="not connected")
+    hass.config.components.add("cloud")
+    answer_validation(aioclient_mock, json={"success": True, "code": "123456"})
+    with patch.dict("sys.modules", {"homeassistant.components.cloud": cloud}):
+        await hass.config.async_update(external_url=None)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        # A subscription is a public URL, as long as Cloud connects.
+        assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+        response = await hass.services.async_call(
+            DOMAIN,
+            SERVICE_VALIDATE,
+            {"number": NUMBER},
+            blocking=True,
+            return_response=True,
+        )
+    assert response is not None
+    assert response["callback_reachable"] is False
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+
+
 def _stored(*records: dict[str, Any], version: int = 1) -> bytes:
     data = {"numbers": list(records)}
     return json.dumps(

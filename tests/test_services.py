@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid.const import CONF_BASE_URL, DOMAIN
+from custom_components.callerid.const import DOMAIN
 from custom_components.callerid.phone import to_e164
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
@@ -33,10 +33,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 
 from .conftest import (
     API_KEY,
     ENTITY_ID,
+    LOCAL_GATEWAY,
     NUMBER,
     SEVEN_OK,
     STATUS_ID,
@@ -494,19 +496,30 @@ async def test_unreachable_callback_runs_and_raises_repair(
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
 
 
-@pytest.mark.parametrize(
-    "external_url",
-    [
-        "http://192.168.1.20:8123",
-        "http://127.0.0.1:8123",
-        "http://[fe80::1]:8123",
-        "http://homeassistant.local:8123",
-        "http://homeassistant:8123",
-    ],
-)
+# External URLs whose host seven.io, on the internet, cannot reach.
+LAN_URLS = [
+    "http://127.0.0.1:8123",
+    "http://192.168.1.20:8123",
+    "http://10.0.0.5",
+    "http://[::1]:8123",
+    "http://[fe80::1]:8123",
+    "http://[fd12:3456::1]:8123",
+    "http://169.254.10.10:8123",
+    # Not global, though no LAN range either: carrier-grade NAT, documentation.
+    "http://100.64.0.7:8123",
+    "http://192.0.2.10:8123",
+    "http://localhost:8123",
+    "http://localhost.:8123",
+    "http://homeassistant.local:8123",
+    "http://homeassistant.local.:8123",
+    "http://homeassistant:8123",
+]
+
+
+@pytest.mark.parametrize("external_url", LAN_URLS)
+@pytest.mark.usefixtures("init_integration")
 async def test_lan_external_url_is_not_reachable(
     hass: HomeAssistant,
-    init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     issue_registry: ir.IssueRegistry,
     external_url: str,
@@ -515,27 +528,57 @@ async def test_lan_external_url_is_not_reachable(
     await hass.config.async_update(external_url=external_url)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+
     answer_validation(aioclient_mock, json=NEW_CODE)
     response = await call_validate(hass, number=NUMBER)
     assert response["callback_reachable"] is False
+    # Still sent: Home Assistant has no better URL to give.
+    callback = validate_calls(aioclient_mock)[-1][2]["callback"]
+    assert callback.startswith(f"{external_url}/api/webhook/")
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+    (notification,) = notifications(hass).values()
+    assert "will not change by itself" in notification["message"]
 
 
 async def test_lan_url_reaches_a_gateway_on_the_lan(
-    hass: HomeAssistant, gateway: AiohttpClientMocker, issue_registry: ir.IssueRegistry
+    hass: HomeAssistant,
+    local_gateway_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
 ) -> None:
     """A gateway on this machine (the simulator) reaches a URL of this machine."""
-    sim = "http://127.0.0.1:8765/api"
-    gateway.get(f"{sim}/hooks", json={"success": True, "hooks": []})
-    gateway.post(f"{sim}/hooks", json={"success": True, "id": 42})
-    gateway.post(f"{sim}/validate_for_voice", json=NEW_CODE)
     await hass.config.async_update(external_url="http://127.0.0.1:8123")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data={CONF_API_KEY: API_KEY, CONF_WEBHOOK_ID: "a" * 64, CONF_BASE_URL: sim},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await async_setup_component(hass, "persistent_notification", {})
+    local_gateway_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(local_gateway_entry.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+
+    aioclient_mock.post(f"{LOCAL_GATEWAY}/validate_for_voice", json=NEW_CODE)
     response = await call_validate(hass, number=NUMBER)
     assert response["callback_reachable"] is True
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable") is None
+    (notification,) = notifications(hass).values()
+    assert "type the code" in notification["message"]
+
+
+async def test_a_reachable_entry_keeps_another_entrys_repair(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    local_gateway_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A loopback URL reaches the simulator's entry, not seven.io's: the repair stays."""
+    await hass.config.async_update(external_url="http://127.0.0.1:8123")
+    local_gateway_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(local_gateway_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
+
+    aioclient_mock.post(f"{LOCAL_GATEWAY}/validate_for_voice", json=NEW_CODE)
+    response = await call_validate(
+        hass, config_entry_id=local_gateway_entry.entry_id, number=NUMBER
+    )
+    assert response["callback_reachable"] is True
+    assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")

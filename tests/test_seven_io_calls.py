@@ -338,18 +338,20 @@ async def test_two_syncs_at_once_make_one_hook(
     assert len(account.hooks) == 1
 
 
+@pytest.mark.parametrize("external_url", [None, "http://homeassistant.local:8123"])
 async def test_hook_goes_when_no_public_url_remains(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
+    external_url: str | None,
 ) -> None:
-    """Clearing the external URL deletes the hook: seven.io posts nowhere old."""
+    """Clearing the external URL, or a LAN one, deletes the hook: seven.io posts nowhere old."""
     account = HookGateway(aioclient_mock)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(account.hooks) == 1
-    await hass.config.async_update(external_url=None)
+    await hass.config.async_update(external_url=external_url)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert account.hooks == {}
 

@@ -16,7 +16,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.network import NoURLAvailableError, get_url
-from homeassistant.util.network import is_link_local, is_local
+from homeassistant.util.network import is_local
 
 from .api import (
     DEFAULT_BASE_URL,
@@ -63,7 +63,8 @@ async def async_callback_url(
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     base = await _async_public_url(hass, entry, webhook_id, CONF_CLOUDHOOK_URL)
     reachable = base is not None
-    async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=not reachable)
+    # The repair is every entry's: this one reachable does not drop another's.
+    async_check_reachability(hass, unreachable=not reachable)
     if base is None:
         try:
             base = webhook.async_generate_url(hass, webhook_id)
@@ -77,17 +78,14 @@ async def async_callback_url(
 
 
 @callback
-def async_check_reachability(hass: HomeAssistant) -> None:
+def async_check_reachability(hass: HomeAssistant, *, unreachable: bool = False) -> None:
     """Show the unreachable-callback repair while an entry is set up without a public URL."""
-    async_issue(
-        hass,
-        ISSUE_CALLBACK_UNREACHABLE,
-        present=any(
-            entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
-            and not _has_public_url(hass, entry)
-            for entry in hass.config_entries.async_entries(DOMAIN)
-        ),
+    present = unreachable or any(
+        entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
+        and not _has_public_url(hass, entry)
+        for entry in hass.config_entries.async_entries(DOMAIN)
     )
+    async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=present)
 
 
 @callback
@@ -110,19 +108,19 @@ def _has_public_url(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
 
 def _reaches(entry: CallerIdConfigEntry, url: str) -> bool:
     """Return whether the entry's gateway reaches `url`: a LAN one only from the LAN."""
-    return _on_internet(url) or not _on_internet(
-        entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
-    )
+    gateway = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
+    return _on_internet(url) or not _on_internet(gateway)
 
 
 def _on_internet(url: str) -> bool:
     """Return whether a URL's host may be reached from the internet."""
-    host = URL(url).host or ""
+    host = (URL(url).host or "").removesuffix(".")  # "localhost." is localhost
     try:
         address = ip_address(host)
     except ValueError:  # a name: this machine's, mDNS (.local) or a single label
         return "." in host and not host.endswith(".local")
-    return not (is_local(address) or is_link_local(address))
+    # Home Assistant's LAN ranges (link-local too), and what else is not global (CGNAT).
+    return address.is_global and not is_local(address)
 
 
 async def _async_public_url(
