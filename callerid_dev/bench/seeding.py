@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 import copy
 from dataclasses import dataclass
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,11 @@ def seeded_file(template: Template, entry: Entry) -> dict[str, Any]:
     """Return the storage file of `entry` with all its numbers validated."""
     file = copy.deepcopy(template.file)
     file["key"] = entry.storage_name()
-    file.setdefault("data", {})["numbers"] = [
+    data = file.setdefault("data", {})
+    # The template may be another entry's file: its numbers were validated on this
+    # entry's account (the config flow's unique id), else the entry disowns them.
+    data["account"] = hashlib.sha256(entry.key.encode()).hexdigest()
+    data["numbers"] = [
         template.record
         | {
             "number": number,

@@ -1,14 +1,14 @@
 """What every floor entity has: the shape of the integration's entities, bare.
 
 A unique id, a translated name on its index's device (with `devices`), and the device
-with the same fields as the integration's (name, manufacturer, model, a service); no
+with the same fields as the integration's (name, manufacturer, model; a device, not a service); no
 dispatcher, no record: its values are constants.
 """
 
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 
 from .const import DOMAIN
@@ -37,5 +37,5 @@ class BareEntity(Entity):
             name=f"bench device {self._index}",
             manufacturer="callerid bench",
             model="Floor",
-            entry_type=DeviceEntryType.SERVICE,
+            entry_type=None,
         )
