@@ -62,12 +62,9 @@ class CallerIdCoordinator:
         self.closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._expiry: dict[str, CALLBACK_TYPE] = {}
-
-    @property
-    def code_lifetime(self) -> timedelta:
-        """Return how long a code stays good."""
-        minutes = self.entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
-        return timedelta(minutes=minutes)
+        # How long a code stays good (a change of the options reloads the entry).
+        minutes = entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
+        self.code_lifetime = timedelta(minutes=minutes)
 
     async def async_load(self) -> None:
         """Read the file; expire what expired while Home Assistant was away."""

@@ -183,8 +183,12 @@ class HookSync:
     @callback
     def async_schedule(self) -> None:
         """Sync soon, after any sync under way."""
+        # Not eagerly: the entry's setup (or a URL change) is done first.
         self._entry.async_create_background_task(
-            self._hass, self.async_sync(), f"{DOMAIN} voice_status hook"
+            self._hass,
+            self.async_sync(),
+            f"{DOMAIN} voice_status hook",
+            eager_start=False,
         )
 
     @callback
