@@ -12,6 +12,8 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
   `from` the call comes from the account's default sender. A row's `id` is a number,
   or text after `POST /_sim/shapes {"message_id": "string"}`.
   Missing `to`/`text` answer 301/305, a text over 10,000 characters 401, no credit 500.
+- `POST /api/voice/{id}/hangup`: ends a call that goes on (`{"success", "error"}`);
+  its end is reported as `completed` once answered, else `canceled`.
 - `/api/hooks`: `GET` lists the hooks of the key's account (`{"success", "code", "hooks"}`), `POST`
   (`target_url`, `event_type`, `request_method`, `event_filter`, `headers`) creates
   one (`{"success": true, "id": 42}`), `DELETE` (`id`) removes one. The older
@@ -691,6 +693,30 @@ async def progress(request: web.Request) -> web.Response:
     )
 
 
+async def hang_up(request: web.Request) -> web.Response:
+    """POST /api/voice/{call_id}/hangup: end a call of the key's account that goes on.
+
+    The OpenAPI's answer is `{success, error}`; "only calls with the status in-progress
+    can be ended" (its words; a call still ringing is ended too here, as Twilio's
+    hang-up does). Then the call reports its end: `completed` with its duration once
+    it was answered (`in-progress` reported), else `canceled`.
+    """
+    sim = request.app[SIM]
+    if (refusal := _refusal(request, "voice")) is not None:
+        return refusal
+    call = sim.calls.get(request.match_info["call_id"])
+    if call is None or sim.account(call.key) != sim.account(_key(request)):
+        return web.json_response({"success": False, "error": "Call not found"})
+    if call.ended:
+        return web.json_response({"success": False, "error": "Call is not active"})
+    call.ended = True
+    answered = "in-progress" in call.reported
+    call.duration = "12" if answered else ""
+    updates = [("completed" if answered else "canceled", call.duration)]
+    await _report_or_schedule(request, call, updates, _event_options({}))
+    return web.json_response({"success": True, "error": None})
+
+
 async def end_call(request: web.Request) -> web.Response:
     """POST /_sim/end_call {call_id, status?, duration?, sequence?}: end a call."""
     body = await _control_body(request)
@@ -1007,6 +1033,7 @@ def create_app(simulator: Simulator | None = None) -> web.Application:
     app.router.add_get("/api/balance", balance)
     app.router.add_route("*", "/api/validate_for_voice", validate_for_voice)
     app.router.add_post("/api/voice", voice)
+    app.router.add_post("/api/voice/{call_id}/hangup", hang_up)
     app.router.add_route("*", "/api/hooks", hooks)
     app.router.add_post("/_sim/keypad", keypad)
     app.router.add_post("/_sim/progress", progress)

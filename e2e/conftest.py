@@ -39,9 +39,19 @@ async def simulator() -> AsyncIterator[tuple[Simulator, str]]:
 
 
 @pytest.fixture
-async def hass_process(tmp_path: Path) -> AsyncIterator[HassProcess]:
-    """Start a real Home Assistant on a fresh config directory; stop it afterwards."""
-    process = HassProcess(config_dir=tmp_path / "config", port=free_port())
+async def hass_process(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[HassProcess]:
+    """Start a real Home Assistant on a fresh config directory; stop it afterwards.
+
+    A test marked `hass_config("...")` adds those lines to configuration.yaml.
+    """
+    marker = request.node.get_closest_marker("hass_config")
+    process = HassProcess(
+        config_dir=tmp_path / "config",
+        port=free_port(),
+        extra_config=marker.args[0] if marker else "",
+    )
     await process.start()
     try:
         yield process

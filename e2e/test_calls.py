@@ -351,8 +351,34 @@ async def test_blueprint_calls_until_someone_answers(
     http: aiohttp.ClientSession,
     number: dict[str, Any],
 ) -> None:
-    """The blueprint calls the first person, then the next, and stops at the one who answers."""
+    """The blueprint calls the first person, then the next, and stops at the one who answers.
+
+    The first call is taken by a voicemail (completed after 5 s), shorter than the
+    account's minimum talk time: that is no person, and the next one is called.
+    """
     _, sim_url = simulator
+    # The account's option, set as the options dialog sends it (it reloads the entry).
+    flow = await hass_api.request(
+        "POST",
+        "/api/config/config_entries/options/flow",
+        {"handler": number["entry_id"]},
+    )
+    await hass_api.request(
+        "POST",
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
+        {"code_lifetime": 15, "cooldown": 60, "max_calls_per_hour": 20}
+        | {"min_talk_time": 10},
+    )
+
+    async def reloaded() -> bool:
+        entries = await hass_api.request(
+            "GET", "/api/config/config_entries/entry?domain=callerid"
+        )
+        return [e["state"] for e in entries] == ["loaded"]
+
+    # The reload started before the answer (an eager task): loaded means reloaded.
+    await poll(reloaded, "the entry's reload")
+    await hass_api.wait_for_state(CALLER_ID, "on")
     await poll(
         lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
     )
@@ -412,15 +438,18 @@ async def test_blueprint_calls_until_someone_answers(
         await end_call(http, sim_url, other["call_id"], status="completed", duration=5)
         await events.wait_for(other["call_id"])
 
-        await end_call(http, sim_url, first["call_id"], status="no-answer", duration=0)
-        await events.wait_for(first["call_id"])
+        await end_call(http, sim_url, first["call_id"], status="completed", duration=5)
+        voicemail = await events.wait_for(first["call_id"])
+        assert (voicemail["status"], voicemail["duration"]) == ("completed", 5)
+        assert voicemail["answered"] is False
         second = (await poll(lambda: blueprint_calls(2), "the second call"))[1]
         assert second["recipient"] == digits(PEOPLE[1])
         await events.wait_for(second["call_id"], PLACED)
         await end_call(
-            http, sim_url, second["call_id"], status="completed", duration=42
+            http, sim_url, second["call_id"], status="completed", duration=40
         )
-        await events.wait_for(second["call_id"])
+        person = await events.wait_for(second["call_id"])
+        assert (person["duration"], person["answered"]) == (40, True)
 
         async def finished_trace() -> dict[str, Any] | None:
             (traces,) = await hass_api.ws(
@@ -852,3 +881,48 @@ async def test_a_refused_event_is_delivered_again(
     assert data["status"] == "completed"
     assert data["duration"] == 12
     assert data["answered"] is True
+
+
+async def test_hang_up_when_the_alarm_is_disarmed(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """A call still ringing is hung up; seven.io reports it canceled: not answered."""
+    _, sim_url = simulator
+    await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    async with Events(http, hass_api).subscribe(ENDED, PLACED) as events:
+        placed = (await place_call(hass_api, CALLER_ID, PEOPLE[0]))["calls"][0]
+        await events.wait_for(placed["call_id"], PLACED)
+        await sim_post(http, sim_url, "progress", {"call_id": placed["call_id"]})
+        await hass_api.wait_for_state(LAST_CALL, "calling")
+
+        result = await hass_api.request(
+            "POST",
+            "/api/services/callerid/hang_up?return_response",
+            {"caller_id": CALLER_ID},
+        )
+
+        assert result["service_response"] == {
+            "calls": [
+                {
+                    "call_id": placed["call_id"],
+                    "to": PEOPLE[0],
+                    "success": True,
+                    "error": None,
+                }
+            ]
+        }
+        ended = await events.wait_for(placed["call_id"])
+        assert (ended["status"], ended["answered"]) == ("canceled", False)
+    await hass_api.wait_for_state(LAST_CALL, "not_answered")
+    # Nothing goes on any more: a second hang-up has nothing to end.
+    again = await hass_api.request(
+        "POST",
+        "/api/services/callerid/hang_up?return_response",
+        {"caller_id": CALLER_ID},
+    )
+    assert again["service_response"] == {"calls": []}

@@ -713,6 +713,7 @@ async def test_demo_dashboard(
 # Issue "Put the validated caller ID to work": callerid.call from the actions page
 
 
+@pytest.mark.hass_config("recorder:\nlogbook:\n")
 async def test_call_from_actions(
     simulator: tuple[Simulator, str],
     hass_api: HassClient,
@@ -760,3 +761,17 @@ async def test_call_from_actions(
     (voice,) = [r for r in sim.requests if r["path"] == "/api/voice"]
     assert voice["params"]["from"] == NUMBER.replace(" ", "")
     assert voice["params"]["text"] == "The alarm went off at home."
+
+    # seven.io reports the end; the logbook says how the call went.
+    (call_id,) = sim.calls
+    async with http.post(
+        f"{sim_url}/_sim/end_call",
+        json={"call_id": call_id, "status": "completed", "duration": 42},
+    ) as answer:
+        assert answer.status == 200, await answer.text()
+    slug = re.sub(r"\D+", "_", NUMBER).strip("_")
+    await hass_api.wait_for_state(f"sensor.{slug}_last_call", "answered")
+    await ui.goto("/logbook")
+    line = ui.page.get_by_text("called +49 30 1234567: answered, 42 s")
+    await expect(line).to_be_visible(timeout=UPDATE)
+    await ui.shot("logbook-call-answered")

@@ -55,7 +55,7 @@ def test_blueprint_schema(path: Path) -> None:
 
 
 async def set_up(
-    hass: HomeAssistant, call_ids: list[str], *, wait: dict[str, int] | None = None
+    hass: HomeAssistant, call_ids: list[str], **extra: Any
 ) -> list[ServiceCall]:
     """Set up call_until_answered with a stand-in callerid.call; return its calls.
 
@@ -84,8 +84,7 @@ async def set_up(
         "people": ["0000", *PEOPLE],
         "message": "The alarm went off.",
     }
-    if wait is not None:
-        inputs["wait"] = wait
+    inputs |= extra
     assert await async_setup_component(
         hass,
         automation.DOMAIN,
@@ -111,7 +110,9 @@ async def settle(hass: HomeAssistant) -> None:
         await asyncio.sleep(0)
 
 
-def ended(hass: HomeAssistant, call_id: str, *, answered: bool) -> None:
+def ended(
+    hass: HomeAssistant, call_id: str, *, answered: bool, duration: int = 12
+) -> None:
     """Fire callerid_call_ended as the integration does."""
     hass.bus.async_fire(
         "callerid_call_ended",
@@ -122,7 +123,7 @@ def ended(hass: HomeAssistant, call_id: str, *, answered: bool) -> None:
             "to": PEOPLE[0],
             "status": "completed" if answered else "no-answer",
             "answered": answered,
-            "duration": 12 if answered else 0,
+            "duration": duration if answered else 0,
         },
     )
 
@@ -190,6 +191,49 @@ async def test_call_until_answered_moves_on_when_no_report_comes(
     async_fire_time_changed(hass)
     await settle(hass)
     assert [c.data["to"] for c in calls[1:]] == [[p] for p in PEOPLE]
+    state = hass.states.get("automation.call_until_answered")
+    assert state is not None
+    assert state.attributes["current"] == 0
+
+
+async def test_rounds_pause_and_minimum_talk_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Two rounds with a pause before each call; a short answer (voicemail) is not one."""
+    people = PEOPLE[:2]
+    calls = await set_up(
+        hass,
+        [str(n) for n in range(100, 110)],
+        people=people,
+        rounds=2,
+        pause={"seconds": 30},
+        min_talk_time=10,
+    )
+    hass.bus.async_fire("test_alarm")
+    await settle(hass)
+    assert [c.data["to"] for c in calls] == [[people[0]]]
+
+    async def next_call_after_pause(count: int) -> None:
+        await settle(hass)
+        assert len(calls) == count - 1, "called again before the pause"
+        freezer.tick(timedelta(seconds=31))
+        async_fire_time_changed(hass)
+        await settle(hass)
+        assert len(calls) == count
+
+    # A voicemail picks up for 5 s: completed and answered to seven.io, not a person.
+    ended(hass, "100", answered=True, duration=5)
+    await next_call_after_pause(2)
+    ended(hass, "101", answered=False)
+    # The second round starts from the first person again.
+    await next_call_after_pause(3)
+    assert [c.data["to"] for c in calls] == [[people[0]], [people[1]], [people[0]]]
+    ended(hass, "102", answered=True, duration=40)
+    await settle(hass)
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await settle(hass)
+    assert len(calls) == 3
     state = hass.states.get("automation.call_until_answered")
     assert state is not None
     assert state.attributes["current"] == 0

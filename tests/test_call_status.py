@@ -294,6 +294,37 @@ async def test_call_ended(
     assert len(events) == 1
 
 
+@pytest.mark.parametrize(
+    ("duration", "answered"), [("9", False), ("10", True), ("40.0", True)]
+)
+async def test_minimum_talk_time(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    placed: str,
+    hass_client_no_auth: ClientSessionGenerator,
+    duration: str,
+    answered: bool,
+) -> None:
+    """A completed call shorter than the option (a voicemail greeting) was not answered."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, "min_talk_time": 10}
+    )
+    events = async_capture_events(hass, f"{DOMAIN}_call_ended")
+    client = await hass_client_no_auth()
+
+    response = await client.post(
+        hook_path(init_integration), json=event(placed, "completed", duration)
+    )
+
+    assert response.status == 200
+    await hass.async_block_till_done()
+    assert [(e.data["answered"], e.data["duration"]) for e in events] == [
+        (answered, int(float(duration)))
+    ]
+    last_call = "answered" if answered else "not_answered"
+    assert hass.states.get(LAST_CALL_ID).state == last_call
+
+
 async def test_outcome_survives_a_restart(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -315,7 +315,7 @@ async def test_reconfigure_back_to_seven(
 async def test_options_flow(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    """Code lifetime and cooldown are options; saving them reloads the entry."""
+    """Lifetime, cooldown, calls an hour and talk time are options; saving reloads."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
@@ -327,19 +327,26 @@ async def test_options_flow(
         "code_lifetime": 30,
         "cooldown": 120,
         "max_calls_per_hour": 20,
+        "min_talk_time": 1,
     }
 
     # Out of range: each field says its range, in words the dialog shows.
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"code_lifetime": 500, "cooldown": -1, "max_calls_per_hour": 0},
+        {
+            "code_lifetime": 500,
+            "cooldown": -1,
+            "max_calls_per_hour": 0,
+            "min_talk_time": 0,
+        },
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
         "code_lifetime": "code_lifetime_range",
         "cooldown": "cooldown_range",
         "max_calls_per_hour": "max_calls_range",
+        "min_talk_time": "min_talk_time_range",
     }
     strings = json.loads(
         (
@@ -350,6 +357,7 @@ async def test_options_flow(
     assert "1 and 120" in strings["code_lifetime_range"]
     assert "0 and 3,600" in strings["cooldown_range"]
     assert "1 and 500" in strings["max_calls_range"]
+    assert "1 and 600" in strings["min_talk_time_range"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"code_lifetime": 5, "cooldown": 0, "max_calls_per_hour": 3}
     )

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -218,6 +219,14 @@ class SevenClient:
         if foreign_id is not None:
             form["foreign_id"] = foreign_id
         return _voice_result(await self._request("POST", "voice", form=form))
+
+    async def hang_up(self, call_id: str) -> str | None:
+        """End a call that still goes on; return seven.io's reason if it refused."""
+        # The id is seven.io's, and quoted all the same: it goes into the path.
+        data = await self._request("POST", f"voice/{quote(call_id, safe='')}/hangup")
+        if not isinstance(data, dict) or not isinstance(data.get("success"), bool):
+            raise SevenApiError("unexpected_response")
+        return None if data["success"] else _text(data.get("error")) or "refused"
 
     async def hooks(self) -> tuple[Hook, ...]:
         """Return the account's webhooks."""

@@ -14,13 +14,15 @@ from homeassistant.util import dt as dt_util
 from .api import SevenAuthenticationError, SevenError
 from .const import (
     CONF_MAX_CALLS,
+    CONF_MIN_TALK_TIME,
     DEFAULT_MAX_CALLS,
+    DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     EVENT_CALL_ENDED,
     EVENT_CALL_PLACED,
     LOGGER,
 )
-from .helpers import gateway_error, invalid, may_have_rung, signal
+from .helpers import gateway_error, gateway_errors, invalid, may_have_rung, signal
 from .models import CallOutcome, PlacedCall, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
@@ -153,6 +155,27 @@ class CallLog:
         except StorageWriteError as err:
             LOGGER.error("Could not save a placed call: %s", err)
 
+    async def async_hang_up(self, sender: str, call_ids: list[str]) -> dict[str, Any]:
+        """End the calls from `sender` still going on (those of `call_ids`, if given).
+
+        seven.io reports each one's end as it does any other's.
+        """
+        rows: list[dict[str, Any]] = []
+        for call in list(self.calls.values()):
+            if (
+                call.sender != sender
+                or call.outcome is not CallOutcome.CALLING
+                or (call_ids and call.call_id not in call_ids)
+            ):
+                continue
+            with gateway_errors(self._owner.hass, self._owner.entry, sender):
+                error = await self._owner.client.hang_up(call.call_id)
+            rows.append(
+                {"call_id": call.call_id, "to": call.recipient, "success": not error}
+                | {"error": error}
+            )
+        return {"calls": rows}
+
     async def async_status(
         self, call_id: str, foreign_id: str | None, status: str, duration: int
     ) -> PlacedCall | None:
@@ -164,7 +187,9 @@ class CallLog:
             or (foreign_id is not None and foreign_id != call.foreign_id)
         ):
             return None  # not a call this entry placed in the last day
-        if (outcome := outcome_of(status, duration)) is None:
+        options = self._owner.entry.options
+        min_talk_time = options.get(CONF_MIN_TALK_TIME, DEFAULT_MIN_TALK_TIME)
+        if (outcome := outcome_of(status, duration, int(min_talk_time))) is None:
             return call  # an update before the end (ringing): taken in, nothing changes
         if call.outcome is not CallOutcome.CALLING:
             return None  # ended already: a replay is refused like a forgery

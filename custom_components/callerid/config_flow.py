@@ -33,9 +33,11 @@ from .const import (
     CONF_CODE_LIFETIME,
     CONF_COOLDOWN,
     CONF_MAX_CALLS,
+    CONF_MIN_TALK_TIME,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CALLS,
+    DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     LOGGER,
 )
@@ -303,6 +305,7 @@ OPTION_RANGES: dict[str, tuple[int, int, str]] = {
     CONF_CODE_LIFETIME: (1, 120, "code_lifetime_range"),
     CONF_COOLDOWN: (0, 3600, "cooldown_range"),
     CONF_MAX_CALLS: (1, 500, "max_calls_range"),
+    CONF_MIN_TALK_TIME: (1, 600, "min_talk_time_range"),
 }
 
 
@@ -320,12 +323,15 @@ OPTIONS_SCHEMA = probatio.Schema(
         ),
         probatio.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): _number("s"),
         probatio.Required(CONF_MAX_CALLS, default=DEFAULT_MAX_CALLS): _number(),
+        probatio.Required(CONF_MIN_TALK_TIME, default=DEFAULT_MIN_TALK_TIME): _number(
+            "s"
+        ),
     }
 )
 
 
 class CallerIdOptionsFlow(OptionsFlowWithReload):
-    """How long a code lasts, how soon a number may be called again, calls an hour."""
+    """Code lifetime, cooldown, calls an hour, and how long an answered call lasts."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

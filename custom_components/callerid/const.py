@@ -15,6 +15,7 @@ CONF_CALL_CLOUDHOOK_URL: Final = "call_cloudhook_url"
 
 SERVICE_VALIDATE: Final = "validate"
 SERVICE_CALL: Final = "call"
+SERVICE_HANG_UP: Final = "hang_up"
 
 EVENT_VALIDATION_COMPLETED: Final = f"{DOMAIN}_validation_completed"
 EVENT_CALL_PLACED: Final = f"{DOMAIN}_call_placed"
@@ -29,6 +30,8 @@ DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
 DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
 CONF_MAX_CALLS: Final = "max_calls_per_hour"
 DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
+CONF_MIN_TALK_TIME: Final = "min_talk_time"
+DEFAULT_MIN_TALK_TIME: Final = 1  # seconds a completed call lasts to count as answered
 # A number's entities enabled by default (Caller ID, Status, Last call): platform, key.
 ENABLED_ENTITIES: Final = (
     ("binary_sensor", "validated"),

@@ -128,12 +128,17 @@ _NOT_TAKEN: Final = frozenset(
 )
 
 
-def outcome_of(status: str, duration: int) -> CallOutcome | None:
-    """Return what seven.io's status word and duration mean; None while it goes on."""
+def outcome_of(status: str, duration: int, min_talk_time: int) -> CallOutcome | None:
+    """Return what seven.io's status word and duration mean; None while it goes on.
+
+    A completed call shorter than `min_talk_time` seconds (a voicemail greeting) was
+    not answered by a person.
+    """
     if status in PROGRESS_STATUSES:
         return None
     if status == "completed":
-        return CallOutcome.ANSWERED if duration > 0 else CallOutcome.NOT_ANSWERED
+        talked = duration >= max(min_talk_time, 1)
+        return CallOutcome.ANSWERED if talked else CallOutcome.NOT_ANSWERED
     if status in _NOT_TAKEN:
         return CallOutcome.NOT_ANSWERED
     return CallOutcome.FAILED

@@ -18,7 +18,7 @@ from homeassistant.helpers import (
     service,
 )
 
-from .const import DOMAIN, SERVICE_CALL, SERVICE_VALIDATE
+from .const import DOMAIN, SERVICE_CALL, SERVICE_HANG_UP, SERVICE_VALIDATE
 from .coordinator import CallerIdConfigEntry
 from .helpers import invalid
 from .models import NumberRecord
@@ -29,6 +29,7 @@ ATTR_CALLER_ID: Final = "caller_id"
 ATTR_TO: Final = "to"
 ATTR_MESSAGE: Final = "message"
 ATTR_RINGTIME: Final = "ringtime"
+ATTR_CALL_ID: Final = "call_id"
 MAX_MESSAGE_LENGTH: Final = 10_000
 RINGTIME_RANGE: Final = (5, 60)
 # More recipients than this in one action is a list gone wrong, not a phone tree.
@@ -57,12 +58,25 @@ SERVICE_CALL_SCHEMA = probatio.Schema(
 )
 
 
+SERVICE_HANG_UP_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CALLER_ID): probatio.All(
+            cv.string, probatio.Length(max=255)
+        ),
+        probatio.Optional(ATTR_CALL_ID, default=list): probatio.All(
+            cv.ensure_list, [cv.string]
+        ),
+    }
+)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
     for name, handler, schema in (
         (SERVICE_VALIDATE, _async_validate, SERVICE_VALIDATE_SCHEMA),
         (SERVICE_CALL, _async_call, SERVICE_CALL_SCHEMA),
+        (SERVICE_HANG_UP, _async_hang_up, SERVICE_HANG_UP_SCHEMA),
     ):
         hass.services.async_register(
             DOMAIN,
@@ -107,6 +121,12 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     return await entry.runtime_data.calls.async_call(
         sender, recipients, message, ringtime
     )
+
+
+async def _async_hang_up(call: ServiceCall) -> ServiceResponse:
+    """End the calls from a caller ID still ringing (or talking), all or those named."""
+    entry, sender = _caller_id_for_call(call.hass, call.data[ATTR_CALLER_ID])
+    return await entry.runtime_data.calls.async_hang_up(sender, call.data[ATTR_CALL_ID])
 
 
 def _caller_id_for_call(
