@@ -333,11 +333,16 @@ async def test_reauth_reconfigure_options(
         await ui.shot(f"options-out-of-range-{value}")
         await ui.dismiss_flow()
     await ui.open_options("seven.io")
-    await ui.fill({"Code lifetime": "30"})
+    await ui.fill({"Code lifetime": "30", "Minimum talk time": "10"})
     await ui.submit()
     await ui.options_saved()
     # Saved options reload the entry; it was unloading before the dialog said so.
     await entry_loaded(hass_api, entry["entry_id"])
+    diagnostics = await hass_api.request(
+        "GET", f"/api/diagnostics/config_entry/{entry['entry_id']}"
+    )
+    options = diagnostics["data"]["entry"]["options"]
+    assert (options["code_lifetime"], options["min_talk_time"]) == (30, 10), options
     (stored,) = await hass_api.request(
         "GET", "/api/config/config_entries/entry?domain=callerid"
     )
