@@ -926,3 +926,28 @@ async def test_hang_up_when_the_alarm_is_disarmed(
         {"caller_id": CALLER_ID},
     )
     assert again["service_response"] == {"calls": []}
+
+
+async def test_last_call_of_two_people(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """One action calls two people; one answers, the other not: Last call is Answered."""
+    _, sim_url = simulator
+    await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    async with Events(http, hass_api).subscribe(ENDED, PLACED) as events:
+        rows = (await place_call(hass_api, CALLER_ID, PEOPLE[:2]))["calls"]
+        first, second = (row["call_id"] for row in rows)
+        await events.wait_for(second, PLACED)
+        await end_call(http, sim_url, first, status="completed", duration=30)
+        await events.wait_for(first)
+        await hass_api.wait_for_state(LAST_CALL, "answered")
+        await end_call(http, sim_url, second, status="no-answer", duration=0)
+        assert (await events.wait_for(second))["answered"] is False
+    state = await hass_api.state(LAST_CALL)
+    assert state is not None
+    assert state["state"] == "answered"

@@ -325,6 +325,46 @@ async def test_minimum_talk_time(
     assert hass.states.get(LAST_CALL_ID).state == last_call
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "last_call"),
+    [
+        (("completed", "42"), ("no-answer", "0"), "answered"),
+        (("no-answer", "0"), ("completed", "42"), "answered"),
+        (("no-answer", "0"), ("failed", "0"), "not_answered"),
+        (("failed", "0"), ("failed", "0"), "failed"),
+    ],
+)
+async def test_last_call_of_several_recipients(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    last_call: str,
+) -> None:
+    """One action to two people: Answered when either answered, whichever ended last."""
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(
+        hass, caller_id=NUMBER, to=[RECIPIENT, "+4940123456"], message="Alarm"
+    )
+    ids = [row["call_id"] for row in response["calls"]]
+    client = await hass_client_no_auth()
+
+    for call_id, (status, duration) in zip(ids, (first, second), strict=True):
+        # Calling while one still rings and none answered yet.
+        assert hass.states.get(LAST_CALL_ID).state in ("calling", "answered")
+        answer = await client.post(
+            hook_path(validated), json=event(call_id, status, duration)
+        )
+        assert answer.status == 200
+
+    assert hass.states.get(LAST_CALL_ID).state == last_call
+    # The same after a restart: the file holds it.
+    assert await hass.config_entries.async_reload(validated.entry_id)
+    assert hass.states.get(LAST_CALL_ID).state == last_call
+
+
 async def test_outcome_survives_a_restart(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

@@ -23,7 +23,7 @@ from .const import (
     LOGGER,
 )
 from .helpers import gateway_error, gateway_errors, invalid, may_have_rung, signal
-from .models import CallOutcome, PlacedCall, outcome_of
+from .models import CallOutcome, PlacedCall, combined, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
 
@@ -55,14 +55,18 @@ class CallLog:
     def snapshot(self, changed: Mapping[str, PlacedCall]) -> dict[str, Any]:
         """Return the fields of the file this log holds, with `changed` calls."""
         since = dt_util.utcnow() - CALL_MEMORY
-        latest = [call for call in changed.values() if self._latest(call)]
+        calls = {**self.calls, **changed}
+        last = dict(self.last)
+        for call in changed.values():
+            if (outcome := _last_call(call, calls)) is not None:
+                last[call.sender] = outcome
         return {
             "calls": {
                 call_id: call
-                for call_id, call in {**self.calls, **changed}.items()
+                for call_id, call in calls.items()
                 if call.placed_at >= since
             },
-            "last_call": self.last | {call.sender: call.outcome for call in latest},
+            "last_call": last,
             "attempts": list(self.limit.recent()),
         }
 
@@ -78,12 +82,14 @@ class CallLog:
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
         self.limit.reserve(len(recipients), self._owner.entry.options)
+        # One id for the action's calls: the Last call sensor shows them together.
+        foreign_id = secrets.token_hex(8)
         rows: list[dict[str, Any]] = []
         first_error: SevenError | None = None
         try:
             for recipient in recipients:
                 row, error = await self._async_place(
-                    sender, recipient, message, ringtime
+                    sender, recipient, message, ringtime, foreign_id
                 )
                 rows.append(row)
                 first_error = first_error or error
@@ -109,10 +115,14 @@ class CallLog:
         }
 
     async def _async_place(
-        self, sender: str, recipient: str, message: str, ringtime: int | None
+        self,
+        sender: str,
+        recipient: str,
+        message: str,
+        ringtime: int | None,
+        foreign_id: str,
     ) -> tuple[dict[str, Any], SevenError | None]:
         """Place one call; return its response row and the error, if it failed."""
-        foreign_id = secrets.token_hex(8)
         try:
             result = await self._owner.client.voice(
                 to=recipient,
@@ -143,7 +153,7 @@ class CallLog:
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)
-            self._fire(EVENT_CALL_PLACED, call)
+            _fire(self._owner, EVENT_CALL_PLACED, call)
             LOGGER.debug(
                 "Call from %s to %s placed",
                 mask_number(call.sender),
@@ -207,36 +217,14 @@ class CallLog:
             ended = replace(call, outcome=outcome)
             await self._owner.async_write(calls={call_id: ended})
             self._keep(ended)
-        answered = outcome is CallOutcome.ANSWERED
-        self._fire(
-            EVENT_CALL_ENDED, ended, status=status, answered=answered, duration=duration
-        )
+        ending = {"status": status, "answered": outcome is CallOutcome.ANSWERED}
+        _fire(self._owner, EVENT_CALL_ENDED, ended, **ending, duration=duration)
         return ended
 
-    def _fire(self, event: str, call: PlacedCall, **data: Any) -> None:
-        self._owner.hass.bus.async_fire(
-            event,
-            {
-                "config_entry_id": self._owner.entry.entry_id,
-                "call_id": call.call_id,
-                "from": call.sender,
-                "to": call.recipient,
-                **data,
-            },
-        )
-
-    def _latest(self, call: PlacedCall) -> bool:
-        """Return whether `call` is the latest from its number this log knows."""
-        return all(
-            other.placed_at <= call.placed_at
-            for other in self.calls.values()
-            if other.sender == call.sender and other.call_id != call.call_id
-        )
-
     def _keep(self, call: PlacedCall) -> None:
-        if self._latest(call):
-            self.last[call.sender] = call.outcome
         self.calls[call.call_id] = call
+        if (outcome := _last_call(call, self.calls)) is not None:
+            self.last[call.sender] = outcome
         async_dispatcher_send(
             self._owner.hass, signal(self._owner.entry.entry_id, call.sender, "call")
         )
@@ -262,6 +250,34 @@ class HourlyLimit:
         since = dt_util.utcnow() - timedelta(hours=1)
         self.attempts = [moment for moment in self.attempts if moment >= since]
         return self.attempts
+
+
+def _fire(
+    owner: CallerIdCoordinator, event: str, call: PlacedCall, **data: Any
+) -> None:
+    owner.hass.bus.async_fire(
+        event,
+        {
+            "config_entry_id": owner.entry.entry_id,
+            "call_id": call.call_id,
+            "from": call.sender,
+            "to": call.recipient,
+            **data,
+        },
+    )
+
+
+def _last_call(call: PlacedCall, calls: Mapping[str, PlacedCall]) -> CallOutcome | None:
+    """Return how the action of `call` went, if it is the latest from its number.
+
+    The calls of one action share their foreign id: answered if anyone answered.
+    """
+    own = [c for c in calls.values() if c.sender == call.sender]
+    if any(
+        c.placed_at > call.placed_at and c.foreign_id != call.foreign_id for c in own
+    ):
+        return None  # a later action's calls are shown
+    return combined([c.outcome for c in own if c.foreign_id == call.foreign_id])
 
 
 def _row(to: str, call_id: str | None = None, **fields: str | float) -> dict[str, Any]:

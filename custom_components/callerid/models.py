@@ -144,12 +144,25 @@ def outcome_of(status: str, duration: int, min_talk_time: int) -> CallOutcome | 
     return CallOutcome.FAILED
 
 
+def combined(outcomes: list[CallOutcome]) -> CallOutcome:
+    """Return how calls to several people went together: anyone answered is answered."""
+    for outcome in (
+        CallOutcome.ANSWERED,
+        CallOutcome.CALLING,
+        CallOutcome.NOT_ANSWERED,
+    ):
+        if outcome in outcomes:
+            return outcome
+    return CallOutcome.FAILED
+
+
 @dataclass(frozen=True, slots=True)
 class PlacedCall:
     """One call placed through seven.io, and how it went (stored as it is)."""
 
     call_id: str
-    # Our own id of the call, sent to seven.io, which returns it with the status.
+    # Our own id of the action's calls, sent to seven.io, which returns it with the
+    # status.
     foreign_id: str
     sender: str
     recipient: str
