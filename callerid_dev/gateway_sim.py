@@ -12,6 +12,7 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
   `from` the call comes from the account's default sender. A row's `id` is a number,
   or text after `POST /_sim/shapes {"message_id": "string"}`.
   Missing `to`/`text` answer 301/305, a text over 10,000 characters 401, no credit 500.
+- `GET /api/journal/voice` (`limit`): the account's calls, newest first, each field text.
 - `POST /api/voice/{id}/hangup`: ends a call that goes on (`{"success", "error"}`);
   its end is reported as `completed` once answered, else `canceled`.
 - `/api/hooks`: `GET` lists the hooks of the key's account (`{"success", "code", "hooks"}`), `POST`
@@ -32,7 +33,8 @@ Control endpoints under `/_sim/`:
   `in-progress`), then the final `status` (default `completed`) with `duration` exactly
   as given (a number, "17", "17.0", "" or null; default "0"). Answers `{call_id,
   status, updates: [{status, events}], events}`: per hook id the status of each
-  delivery attempt, `events` those of the final event.
+  delivery attempt, `events` those of the final event. With `drop` true no event is
+  sent: the call ends in the journal only.
   Both also take `progress_duration` (`empty`: "" as the JS SDK types it, the default;
   `null`; `absent`), `event_id` (`string` as the JS SDK types it, the default, or
   `integer`) and how failed deliveries are retried: `retry_policy` (`current`, the
@@ -65,7 +67,7 @@ import phonenumbers
 from yarl import URL
 
 LOGGER = logging.getLogger(__name__)
-ALL_SCOPES = frozenset({"balance", "validate_for_voice", "voice", "hooks"})
+ALL_SCOPES = frozenset({"balance", "validate_for_voice", "voice", "hooks", "journal"})
 FIRST_CALLER_ID = 12345
 FIRST_CALL_ID = 123456789
 FIRST_HOOK_ID = 42
@@ -197,6 +199,10 @@ class Call:
     ringtime: int | None
     foreign_id: str | None
     status: str = "placed"
+    # When it was placed, as the journal shows it (seven.io's "YYYY-MM-DD hh:mm:ss").
+    placed: str = field(
+        default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    )
     # The final event's duration, as sent; None until then.
     duration: Any = None
     ended: bool = False
@@ -714,7 +720,37 @@ async def hang_up(request: web.Request) -> web.Response:
     call.duration = "12" if answered else ""
     updates = [("completed" if answered else "canceled", call.duration)]
     await _report_or_schedule(request, call, updates, _event_options({}))
-    return web.json_response({"success": True, "error": None})
+    return web.json_response({"success": True, "error": ""})
+
+
+async def voice_journal(request: web.Request) -> web.Response:
+    """GET /api/journal/voice: the key's account's calls, newest first, at most `limit`.
+
+    Rows as the OpenAPI's JournalBase and JournalVoice show them: every field text
+    (`xml` a boolean); `duration` empty and `status` the last one until the call ends.
+    """
+    sim = request.app[SIM]
+    if (refusal := _refusal(request, "journal")) is not None:
+        return refusal
+    limit = min(max(int(request.query.get("limit") or 100), 1), 100)
+    account = sim.account(_key(request))
+    calls = [c for c in sim.calls.values() if sim.account(c.key) == account]
+    rows = [
+        {
+            "id": call.call_id,
+            "from": call.sender,
+            "to": call.recipient,
+            "text": call.text,
+            "timestamp": call.placed,
+            "price": f"{PRICE_PER_MINUTE:.4f}",
+            "xml": False,
+            "duration": "" if call.duration in (None, "") else str(call.duration),
+            "status": call.status if call.status != "placed" else "",
+            "error": "",
+        }
+        for call in reversed(calls)
+    ]
+    return web.json_response(rows[:limit])
 
 
 async def end_call(request: web.Request) -> web.Response:
@@ -734,6 +770,11 @@ async def end_call(request: web.Request) -> web.Response:
     # Before the first await: an end_call meanwhile is refused, not sent twice.
     call.ended = True
     call.duration = body.get("duration", "0")
+    if body.get("drop"):
+        # The events are lost (Home Assistant down past seven.io's retries): only
+        # the journal knows how the call ended.
+        call.status = final
+        return web.json_response({"call_id": call.call_id, "status": final})
     updates = [(status, options.progress_duration) for status in sequence]
     updates.append((final, call.duration))
     reported = await _report_or_schedule(request, call, updates, options)
@@ -1034,6 +1075,7 @@ def create_app(simulator: Simulator | None = None) -> web.Application:
     app.router.add_route("*", "/api/validate_for_voice", validate_for_voice)
     app.router.add_post("/api/voice", voice)
     app.router.add_post("/api/voice/{call_id}/hangup", hang_up)
+    app.router.add_get("/api/journal/voice", voice_journal)
     app.router.add_route("*", "/api/hooks", hooks)
     app.router.add_post("/_sim/keypad", keypad)
     app.router.add_post("/_sim/progress", progress)

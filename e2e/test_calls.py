@@ -951,3 +951,42 @@ async def test_last_call_of_two_people(
     state = await hass_api.state(LAST_CALL)
     assert state is not None
     assert state["state"] == "answered"
+
+
+async def test_a_dropped_event_is_read_from_the_journal_after_a_restart(
+    simulator: tuple[Simulator, str],
+    hass_process: HassProcess,
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """The call ends while its events are lost; the restart asks seven.io's journal."""
+    _, sim_url = simulator
+    await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    call_id = (await place_call(hass_api, CALLER_ID, "0301234567"))["calls"][0][
+        "call_id"
+    ]
+    await hass_api.wait_for_state(LAST_CALL, "calling")
+    storage = hass_process.config_dir / ".storage"
+
+    async def saved() -> bool:
+        entries = storage / "core.config_entries"
+        return entries.exists() and number["entry_id"] in entries.read_text()
+
+    await poll(saved, "Home Assistant to save the entry")
+    await sim_post(
+        http,
+        sim_url,
+        "end_call",
+        {"call_id": call_id, "status": "completed", "duration": 42, "drop": True},
+    )
+    await restart(hass_process, hass_api)
+    await hass_api.wait_for_state(LAST_CALL, "answered")
+    journal = [
+        r
+        for r in (await sim_state(http, sim_url))["requests"]
+        if r["path"] == "/api/journal/voice"
+    ]
+    assert len(journal) == 1, journal

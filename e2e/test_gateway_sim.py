@@ -1108,3 +1108,35 @@ async def test_attempts_show_while_they_are_made(
     (statuses,) = answer["events"].values()
     assert statuses[-1] == 200
     assert set(statuses[:-1]) == {503}
+
+
+async def test_journal_and_hang_up_match_openapi(gateway: Any) -> None:
+    """The journal lists a call as it goes and ends; a hang-up ends it once."""
+    await validated(gateway)
+    seven = client(gateway)
+    placed = await seven.voice(to=OTHER, text="Hallo", sender=NUMBER, foreign_id="a")
+    call_id = placed.calls[0].call_id
+    assert call_id is not None
+    paths = OPENAPI["paths"]
+    journal_schema = paths["/journal/voice"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"] | {"components": OPENAPI["components"]}
+    listed = await raw(gateway, "GET", "journal/voice", params={"limit": "10"})
+    jsonschema.validate(listed, journal_schema)
+    ((going,),) = [[row for row in listed if row["id"] == call_id]]
+    assert (going["status"], going["duration"]) == ("", "")
+    (row,) = await seven.voice_journal("2026-01-01")
+    assert (row.call_id, row.status, row.duration) == (call_id, "", 0)
+
+    hangup_schema = paths["/voice/{call_id}/hangup"]["post"]["responses"]["200"][
+        "content"
+    ]["application/json"]["schema"]
+    assert await seven.hang_up(call_id) is None
+    again = await raw(gateway, "POST", f"voice/{call_id}/hangup")
+    jsonschema.validate(again, hangup_schema)
+    assert again == {"success": False, "error": "Call is not active"}
+    assert await seven.hang_up(call_id) == "Call is not active"
+    assert await seven.hang_up("nope") == "Call not found"
+    (ended,) = await seven.voice_journal("2026-01-01")
+    assert (ended.status, ended.duration) == ("canceled", 0)
+    jsonschema.validate(await raw(gateway, "GET", "journal/voice"), journal_schema)

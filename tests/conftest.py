@@ -46,6 +46,7 @@ BALANCE_URL = f"{GATEWAY}/balance"
 VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
 HOOKS_URL = f"{GATEWAY}/hooks"
 VOICE_URL = f"{GATEWAY}/voice"
+JOURNAL_URL = f"{GATEWAY}/journal/voice"
 EXTERNAL_URL = "https://home.example.org"
 # A gateway simulator on this machine, as the end-to-end tests run one.
 LOCAL_GATEWAY = "http://127.0.0.1:8765/api"
@@ -113,10 +114,12 @@ def local_gateway_entry(aioclient_mock: AiohttpClientMocker) -> MockConfigEntry:
 def hooks(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
     """Answer the hook check that every loaded entry makes: no hooks yet, one created.
 
+    The voice journal, asked after a restart while calls were ringing, lists none.
     A test that wants other answers clears the mocks first (the first match wins).
     """
     aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
     aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
+    aioclient_mock.get(JOURNAL_URL, json=[])
     return aioclient_mock
 
 

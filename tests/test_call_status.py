@@ -306,9 +306,11 @@ async def test_minimum_talk_time(
     answered: bool,
 ) -> None:
     """A completed call shorter than the option (a voicemail greeting) was not answered."""
+    # As the options dialog does: stored, then the entry reloads (the call stays).
     hass.config_entries.async_update_entry(
         init_integration, options={**init_integration.options, "min_talk_time": 10}
     )
+    assert await hass.config_entries.async_reload(init_integration.entry_id)
     events = async_capture_events(hass, f"{DOMAIN}_call_ended")
     client = await hass_client_no_auth()
 

@@ -54,6 +54,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     async_check_reachability(hass)
     # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()
+    # Calls still ringing when Home Assistant stopped may have ended meanwhile.
+    coordinator.track(coordinator.calls.journal.async_look_up(every=True))
     return True
 
 

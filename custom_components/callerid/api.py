@@ -112,6 +112,15 @@ class VoiceResult:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalCall:
+    """A voice call as seven.io's journal lists it."""
+
+    call_id: str
+    status: str
+    duration: int
+
+
+@dataclass(frozen=True, slots=True)
 class Hook:
     """A webhook of the account."""
 
@@ -228,6 +237,14 @@ class SevenClient:
             raise SevenApiError("unexpected_response")
         return None if data["success"] else _text(data.get("error")) or "refused"
 
+    async def voice_journal(self, date_from: str) -> tuple[JournalCall, ...]:
+        """Return the account's voice calls since `date_from` (YYYY-MM-DD), newest 100."""
+        query = {"date_from": date_from, "limit": "100"}
+        rows = await self._request("GET", "journal/voice", query=query)
+        if not isinstance(rows, list):
+            raise SevenApiError("unexpected_response")
+        return tuple(_journal_call(row) for row in rows)
+
     async def hooks(self) -> tuple[Hook, ...]:
         """Return the account's webhooks."""
         hooks = _hooks_answer(await self._request("GET", "hooks")).get("hooks", [])
@@ -303,6 +320,22 @@ def _voice_call(message: object) -> VoiceCall:
     return VoiceCall(
         _id(call_id), recipient, success, error, _number(message.get("price"))
     )
+
+
+def _journal_call(row: object) -> JournalCall:
+    if (
+        not isinstance(row, dict)
+        or (call_id := _id(row.get("id"))) is None
+        or not isinstance(status := row.get("status") or "", str)
+    ):
+        raise SevenApiError("unexpected_response")
+    # A text of seconds ("42", "42.0"), or empty (null) until the call ends.
+    duration = row.get("duration")
+    try:
+        seconds = int(float(duration)) if duration not in (None, "") else 0
+    except (TypeError, ValueError, OverflowError) as err:
+        raise SevenApiError("unexpected_response") from err
+    return JournalCall(call_id, status, max(seconds, 0))
 
 
 def _hooks_answer(data: Any) -> dict[str, Any]:

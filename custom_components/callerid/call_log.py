@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .api import SevenAuthenticationError, SevenError
 from .const import (
     CONF_MAX_CALLS,
-    CONF_MIN_TALK_TIME,
     DEFAULT_MAX_CALLS,
-    DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     EVENT_CALL_ENDED,
     EVENT_CALL_PLACED,
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 # seven.io reports a call's end within its ring time and retries: a day is plenty.
 CALL_MEMORY = timedelta(days=1)
+# A call still Calling this long after it was placed (ring time at most a minute, then
+# the message) is looked up in seven.io's voice journal; again as often while it stays.
+LOOK_UP_AFTER = timedelta(minutes=15)
 
 
 class CallLog:
@@ -44,6 +47,7 @@ class CallLog:
         # How the last call from each number went, also once the call is forgotten.
         self.last: dict[str, CallOutcome] = {}
         self.limit = HourlyLimit()
+        self.journal = JournalLookup(owner, self)
         self._balance: float | None = None
 
     def load(self, state: StoredState) -> None:
@@ -159,6 +163,8 @@ class CallLog:
                 mask_number(call.sender),
                 mask_number(call.recipient),
             )
+        if placed:
+            self.journal.async_schedule()
         try:
             async with self._owner.lock:
                 await self._owner.async_write()
@@ -197,19 +203,18 @@ class CallLog:
             or (foreign_id is not None and foreign_id != call.foreign_id)
         ):
             return None  # not a call this entry placed in the last day
-        options = self._owner.entry.options
-        min_talk_time = options.get(CONF_MIN_TALK_TIME, DEFAULT_MIN_TALK_TIME)
-        if (outcome := outcome_of(status, duration, int(min_talk_time))) is None:
+        if (outcome := outcome_of(status, duration, self._owner.min_talk_time)) is None:
             return call  # an update before the end (ringing): taken in, nothing changes
         if call.outcome is not CallOutcome.CALLING:
             return None  # ended already: a replay is refused like a forgery
         return await asyncio.shield(
-            self._owner.track(self._async_end(call_id, outcome, status, duration))
+            self._owner.track(self.async_end(call_id, outcome, status, duration))
         )
 
-    async def _async_end(
+    async def async_end(
         self, call_id: str, outcome: CallOutcome, status: str, duration: int
     ) -> PlacedCall | None:
+        """End a call still Calling, as seven.io reported it; None if it had ended."""
         async with self._owner.lock:
             call = self.calls[call_id]
             if call.outcome is not CallOutcome.CALLING:
@@ -228,6 +233,76 @@ class CallLog:
         async_dispatcher_send(
             self._owner.hass, signal(self._owner.entry.entry_id, call.sender, "call")
         )
+
+
+class JournalLookup:
+    """Ends the calls whose status event never came, as seven.io's voice journal tells."""
+
+    def __init__(self, owner: CallerIdCoordinator, log: CallLog) -> None:
+        """Nothing is due yet."""
+        self._owner = owner
+        self._log = log
+        self._timer: CALLBACK_TYPE | None = None
+
+    async def async_look_up(self, *, every: bool = False) -> None:
+        """Look up the calls Calling for long (`every`: all, as after a restart)."""
+        due = dt_util.utcnow() - LOOK_UP_AFTER
+        stuck = [
+            call
+            for call in self._log.calls.values()
+            if call.outcome is CallOutcome.CALLING and (every or call.placed_at <= due)
+        ]
+        if stuck:
+            # A day earlier: the journal's dates may be seven.io's local ones.
+            since = min(call.placed_at for call in stuck) - timedelta(days=1)
+            try:
+                rows = await self._owner.client.voice_journal(since.date().isoformat())
+            except SevenError as err:
+                LOGGER.debug("Could not read seven.io's voice journal: %s", err)
+                rows = ()
+            found = {row.call_id: row for row in rows}
+            for call in stuck:
+                if (row := found.get(call.call_id)) is not None:
+                    await self._async_end(call, row.status, row.duration)
+        self.async_schedule(not_before=dt_util.utcnow() + LOOK_UP_AFTER)
+
+    async def _async_end(self, call: PlacedCall, status: str, duration: int) -> None:
+        # An empty status is a call that goes on.
+        talk = self._owner.min_talk_time
+        if (outcome := outcome_of(status or "in-progress", duration, talk)) is None:
+            return
+        try:
+            await self._log.async_end(call.call_id, outcome, status, duration)
+        except StorageWriteError as err:
+            LOGGER.error("Could not save how a call ended: %s", err)
+
+    @callback
+    def async_schedule(self, not_before: datetime | None = None) -> None:
+        """Time the next lookup: when the oldest call Calling is due, not before that."""
+        self.async_cancel()
+        calling = [
+            call.placed_at
+            for call in self._log.calls.values()
+            if call.outcome is CallOutcome.CALLING
+        ]
+        if not calling or self._owner.closed:
+            return
+        soonest = not_before or dt_util.utcnow()
+        at = max(min(calling) + LOOK_UP_AFTER, soonest)
+        self._timer = async_track_point_in_utc_time(self._owner.hass, self._due, at)
+
+    @callback
+    def async_cancel(self) -> None:
+        """Look up nothing more."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+
+    @callback
+    def _due(self, _: datetime) -> None:
+        self._timer = None
+        if not self._owner.closed:
+            self._owner.track(self.async_look_up())
 
 
 @dataclass

@@ -21,7 +21,9 @@ from .api import SevenClient
 from .call_log import CallLog
 from .const import (
     CONF_CODE_LIFETIME,
+    CONF_MIN_TALK_TIME,
     DEFAULT_CODE_LIFETIME,
+    DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     EVENT_VALIDATION_COMPLETED,
     LOGGER,
@@ -65,6 +67,9 @@ class CallerIdCoordinator:
         # How long a code stays good (a change of the options reloads the entry).
         minutes = entry.options.get(CONF_CODE_LIFETIME, DEFAULT_CODE_LIFETIME)
         self.code_lifetime = timedelta(minutes=minutes)
+        # Seconds a completed call lasts to count as answered.
+        talk = entry.options.get(CONF_MIN_TALK_TIME, DEFAULT_MIN_TALK_TIME)
+        self.min_talk_time = int(talk)
 
     async def async_load(self) -> None:
         """Read the file; expire what expired while Home Assistant was away."""
@@ -93,6 +98,7 @@ class CallerIdCoordinator:
         while self._tasks:
             await asyncio.wait(set(self._tasks))
         self.hooks.async_shutdown()
+        self.calls.journal.async_cancel()
         for number in list(self._expiry):
             self._cancel_expiry(number)
 
