@@ -85,10 +85,10 @@ async def test_call_from_the_sensor(
     (foreign_id,) = {form["foreign_id"] for form in forms}
     assert len(foreign_id) == 16
     await hass.async_block_till_done()
-    assert [(event.data["call_id"], event.data["to"]) for event in events] == [
-        ("900000001", RECIPIENT),
-        ("900000002", OTHER),
-    ]
+    assert [
+        (event.data["call_id"], event.data["to"], event.data["price"])
+        for event in events
+    ] == [("900000001", RECIPIENT, 0.045), ("900000002", OTHER, 0.045)]
 
 
 @pytest.mark.usefixtures("validated")

@@ -144,20 +144,22 @@ class CallLog:
         # seven.io may repeat an id: each call is kept once, each row counted.
         ids = dict.fromkeys(call.call_id for call in rung if call.call_id)
         placed = [PlacedCall(i, foreign_id, sender, recipient, now) for i in ids]
-        await self._async_count(len(rung), placed)
+        price = sum(call.price or 0 for call in rung)
+        await self._async_count(len(rung), placed, price)
         if not placed:  # the client answers with a row per recipient, or raises
             return _row(recipient, error=result.calls[0].error or "refused"), None
-        price = sum(call.price or 0 for call in rung)
         return _row(recipient, call_id=placed[0].call_id, price=price), None
 
-    async def _async_count(self, rung: int, placed: list[PlacedCall]) -> None:
-        """Count `rung` requests and keep the calls placed; they ring already."""
+    async def _async_count(
+        self, rung: int, placed: list[PlacedCall], price: float = 0
+    ) -> None:
+        """Count `rung` requests and keep the calls placed (`price` together)."""
         # Applied before the write: a call that ends at once (busy) is known to its
         # status event. A failed write is only logged.
         self.limit.recent().extend([dt_util.utcnow()] * rung)
         for call in placed:
             self._keep(call)
-            _fire(self._owner, EVENT_CALL_PLACED, call)
+            _fire(self._owner, EVENT_CALL_PLACED, call, price=price)
             LOGGER.debug(
                 "Call from %s to %s placed",
                 mask_number(call.sender),
