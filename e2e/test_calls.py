@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 NUMBER = "+4917612345678"
 CALLER_ID = "binary_sensor.49_176_12345678_caller_id"
 LAST_CALL = "sensor.49_176_12345678_last_call"
+BALANCE = "sensor.seven_io_balance"
 OTHER_NUMBER = "+4930123456"
 OTHER_CALLER_ID = "binary_sensor.49_30_123456_caller_id"
 OTHER_LAST_CALL = "sensor.49_30_123456_last_call"
@@ -990,3 +991,46 @@ async def test_a_dropped_event_is_read_from_the_journal_after_a_restart(
         if r["path"] == "/api/journal/voice"
     ]
     assert len(journal) == 1, journal
+
+
+async def test_balance_follows_the_calls_and_warns(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """The Balance sensor shows seven.io's credit, each call lowers it; a repair warns."""
+    _, sim_url = simulator
+    await hass_api.wait_for_state(BALANCE, "12.34")
+    # The account's option, as the options dialog sends it (it reloads the entry).
+    flow = await hass_api.request(
+        "POST",
+        "/api/config/config_entries/options/flow",
+        {"handler": number["entry_id"]},
+    )
+    await hass_api.request(
+        "POST",
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
+        {"code_lifetime": 15, "cooldown": 60, "max_calls_per_hour": 20}
+        | {"min_talk_time": 1, "warn_below": 12},
+    )
+    await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    await hass_api.wait_for_state(CALLER_ID, "on")
+
+    async def low_credit_repair() -> list[dict[str, Any]]:
+        (listed,) = await hass_api.ws([{"type": "repairs/list_issues"}])
+        return [
+            issue
+            for issue in listed["issues"]
+            if issue["domain"] == "callerid"
+            and issue["issue_id"].startswith("balance_low")
+        ]
+
+    for _ in range(8):  # 8 calls of 0.045 each: 12.34 -> 11.98
+        placed = await place_call(hass_api, CALLER_ID, PEOPLE[0])
+        assert placed["calls"][0]["success"], placed
+    await hass_api.wait_for_state(BALANCE, "11.98")
+    (issue,) = await poll(low_credit_repair, "the low-credit repair")
+    assert issue["translation_placeholders"]["balance"] == "11.98"

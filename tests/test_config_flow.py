@@ -328,6 +328,7 @@ async def test_options_flow(
         "cooldown": 120,
         "max_calls_per_hour": 20,
         "min_talk_time": 1,
+        "warn_below": 0,
     }
 
     # Out of range: each field says its range, in words the dialog shows.

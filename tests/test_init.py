@@ -34,6 +34,7 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 
 from .conftest import (
+    BALANCE_URL,
     HOOKS_URL,
     NUMBER,
     WEBHOOK_ID,
@@ -65,6 +66,7 @@ async def test_setup_loads(
     """The entry loads whatever the gateway's state, unless the key is rejected."""
     aioclient_mock.clear_requests()
     aioclient_mock.get(HOOKS_URL, **answer)
+    aioclient_mock.get(BALANCE_URL, **answer)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.LOADED
@@ -84,6 +86,7 @@ async def test_rejected_key_at_setup_starts_reauth(
     """
     aioclient_mock.clear_requests()
     aioclient_mock.get(HOOKS_URL, text="900")
+    aioclient_mock.get(BALANCE_URL, text="900")
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -106,6 +109,7 @@ async def test_setup_does_not_wait_for_the_gateway(
 
     aioclient_mock.clear_requests()
     aioclient_mock.get(HOOKS_URL, side_effect=hang)
+    aioclient_mock.get(BALANCE_URL, side_effect=hang)
     mock_config_entry.add_to_hass(hass)
     async with asyncio.timeout(5):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -377,8 +381,11 @@ async def test_no_public_url_is_a_repair_at_setup(
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
     # Nothing but the hook check (which also checks the key and deletes a hook left
-    # over).
-    assert [call[1].path for call in gateway.mock_calls] == ["/api/hooks"]
+    # over) and the balance.
+    assert sorted(call[1].path for call in gateway.mock_calls) == [
+        "/api/balance",
+        "/api/hooks",
+    ]
 
     await hass.config.async_update(external_url="https://home.example.org")
     await hass.async_block_till_done()

@@ -54,6 +54,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     async_check_reachability(hass)
     # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()
+    entry.async_create_background_task(
+        hass,
+        coordinator.async_refresh_balance(),
+        f"{DOMAIN} balance",
+        eager_start=False,
+    )
     # Calls still ringing when Home Assistant stopped may have ended meanwhile.
     coordinator.track(coordinator.calls.journal.async_look_up(every=True))
     return True
@@ -76,7 +82,9 @@ async def async_remove_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) ->
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: CallerIdConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Forget a number when the user deletes its device."""
+    """Forget a number when the user deletes its device; the account's stays."""
+    if (DOMAIN, entry.entry_id) in device.identifiers:
+        return False
     prefix = f"{entry.entry_id}_"
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and identifier.startswith(prefix):

@@ -1,13 +1,14 @@
-"""One binary sensor per number: on when seven.io accepts it as caller ID."""
+"""Per number: on when seven.io accepts it as caller ID. Per account: low balance."""
 
 from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import CallerIdConfigEntry
-from .entity import CallerIdEntity, async_add_number_entities
+from .entity import AccountEntity, CallerIdEntity, async_add_number_entities
 from .models import NumberRecord
 
 PARALLEL_UPDATES = 0
@@ -20,6 +21,7 @@ async def async_setup_entry(
 ) -> None:
     """Add a sensor for every stored number, and for each new one as it appears."""
     async_add_number_entities(entry, async_add_entities, (CallerIdValidatedSensor,))
+    async_add_entities([CallerIdLowBalanceSensor(entry.runtime_data)])
 
 
 class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
@@ -51,3 +53,24 @@ class CallerIdValidatedSensor(CallerIdEntity, BinarySensorEntity):
             "caller_id": None if record.caller_id is None else str(record.caller_id),
         }
         return {key: value for key, value in attributes.items() if value is not None}
+
+
+class CallerIdLowBalanceSensor(AccountEntity, BinarySensorEntity):
+    """On while the credit is below the option Warn below (disabled by default).
+
+    Disabled: an entry's enabled entities are capped, and the numbers need them.
+    """
+
+    _attr_translation_key = "low_balance"
+    _attr_device_class = BinarySensorDeviceClass.PROBLEM
+    _attr_entity_registry_enabled_default = False
+
+    @property
+    def available(self) -> bool:
+        """Return whether seven.io told the balance."""
+        return self._coordinator.balance is not None
+
+    @property
+    def is_on(self) -> bool:
+        """Return whether the credit is low."""
+        return self._coordinator.balance_low

@@ -13,7 +13,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .api import SevenAuthenticationError, SevenError
+from .api import Balance, SevenAuthenticationError, SevenError
 from .const import (
     CONF_MAX_CALLS,
     DEFAULT_MAX_CALLS,
@@ -139,6 +139,9 @@ class CallLog:
             await self._async_count(int(may_have_rung(err)), [])
             return _row(recipient, error=str(err)), err
         self._balance = result.balance
+        if result.balance is not None and (known := self._owner.balance) is not None:
+            # The answer has no currency: the balance request told it.
+            self._owner.set_balance(Balance(result.balance, known.currency))
         rung = [call for call in result.calls if call.success]
         now = dt_util.utcnow()
         # seven.io may repeat an id: each call is kept once, each row counted.

@@ -34,6 +34,7 @@ from .const import (
     CONF_COOLDOWN,
     CONF_MAX_CALLS,
     CONF_MIN_TALK_TIME,
+    CONF_WARN_BELOW,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_COOLDOWN,
     DEFAULT_MAX_CALLS,
@@ -306,6 +307,7 @@ OPTION_RANGES: dict[str, tuple[int, int, str]] = {
     CONF_COOLDOWN: (0, 3600, "cooldown_range"),
     CONF_MAX_CALLS: (1, 500, "max_calls_range"),
     CONF_MIN_TALK_TIME: (1, 600, "min_talk_time_range"),
+    CONF_WARN_BELOW: (0, 100_000, "warn_below_range"),
 }
 
 
@@ -326,6 +328,7 @@ OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(CONF_MIN_TALK_TIME, default=DEFAULT_MIN_TALK_TIME): _number(
             "s"
         ),
+        probatio.Required(CONF_WARN_BELOW, default=0): _number(),
     }
 )
 

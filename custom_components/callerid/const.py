@@ -30,6 +30,7 @@ DEFAULT_CODE_LIFETIME: Final = 15  # minutes a code stays good
 DEFAULT_COOLDOWN: Final = 60  # seconds before the same number may be called again
 CONF_MAX_CALLS: Final = "max_calls_per_hour"
 DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
+CONF_WARN_BELOW: Final = "warn_below"  # 0: no warning
 CONF_MIN_TALK_TIME: Final = "min_talk_time"
 DEFAULT_MIN_TALK_TIME: Final = 1  # seconds a completed call lasts to count as answered
 # A number's entities enabled by default (Caller ID, Status, Last call): platform, key.
@@ -43,6 +44,7 @@ ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
 ISSUE_HOOK_SYNC_FAILED: Final = "hook_sync_failed"
 ISSUE_TOO_MANY_NUMBERS: Final = "too_many_numbers"
+ISSUE_BALANCE_LOW: Final = "balance_low"
 
 
 class ValidationStatus(StrEnum):

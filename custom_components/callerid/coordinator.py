@@ -17,19 +17,21 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .api import SevenClient
+from .api import Balance, SevenClient, SevenError, SevenMissingScopeError
 from .call_log import CallLog
 from .const import (
     CONF_CODE_LIFETIME,
     CONF_MIN_TALK_TIME,
+    CONF_WARN_BELOW,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     EVENT_VALIDATION_COMPLETED,
+    ISSUE_BALANCE_LOW,
     LOGGER,
     ValidationStatus,
 )
-from .helpers import invalid, signal
+from .helpers import async_issue, invalid, signal
 from .models import NumberRecord, PlacedCall
 from .notification import async_dismiss_code, async_show_outcome
 from .phone import mask_number
@@ -70,6 +72,8 @@ class CallerIdCoordinator:
         # Seconds a completed call lasts to count as answered.
         talk = entry.options.get(CONF_MIN_TALK_TIME, DEFAULT_MIN_TALK_TIME)
         self.min_talk_time = int(talk)
+        # seven.io's credit: None until known, and while the key may not read it.
+        self.balance: Balance | None = None
 
     async def async_load(self) -> None:
         """Read the file; expire what expired while Home Assistant was away."""
@@ -91,6 +95,37 @@ class CallerIdCoordinator:
             await self.async_write()
         for record in self.numbers.values():
             self._schedule_expiry(record)
+
+    async def async_refresh_balance(self) -> None:
+        """Ask seven.io for the credit (after setup, then hourly by its sensor)."""
+        try:
+            self.set_balance(await self.client.balance())
+        except SevenMissingScopeError:
+            self.set_balance(None)  # the sensor is unavailable, nothing is wrong
+        except SevenError as err:
+            LOGGER.debug("Could not read the balance: %s", err)
+
+    @callback
+    def set_balance(self, balance: Balance | None) -> None:
+        """Keep the credit, show it, and warn while it is below the option's amount."""
+        self.balance = balance
+        async_dispatcher_send(self.hass, signal(self.entry.entry_id, "balance"))
+        below = float(self.entry.options.get(CONF_WARN_BELOW, 0))
+        async_issue(
+            self.hass,
+            ISSUE_BALANCE_LOW,
+            present=self.balance_low,
+            entry=self.entry,
+            balance=f"{balance.amount:.2f}" if balance else "",
+            currency=(balance.currency or "") if balance else "",
+            below=f"{below:g}",
+        )
+
+    @property
+    def balance_low(self) -> bool:
+        """Return whether the credit is below the option Warn below (0: never)."""
+        below = float(self.entry.options.get(CONF_WARN_BELOW, 0))
+        return self.balance is not None and self.balance.amount < below
 
     async def async_shutdown(self) -> None:
         """Return once nothing is under way; nothing changes after."""

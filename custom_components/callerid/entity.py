@@ -2,7 +2,7 @@
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_platform, entity_registry as er
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -126,3 +126,31 @@ class CallerIdEntity(Entity):
     def _update(self, record: NumberRecord) -> None:
         self._record = record
         self.async_write_ha_state()
+
+
+class AccountEntity(Entity):
+    """An entity of the account, on its own device (the entry's title names it)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, coordinator: CallerIdCoordinator) -> None:
+        """Tie the entity to the entry."""
+        self._coordinator = coordinator
+        entry = coordinator.entry
+        self._attr_unique_id = f"{entry.entry_id}_{self.translation_key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer="seven.io",
+            model="Account",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the balance."""
+        await super().async_added_to_hass()
+        signal_ = signal(self._coordinator.entry.entry_id, "balance")
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_, self.async_write_ha_state)
+        )

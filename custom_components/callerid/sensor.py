@@ -1,6 +1,9 @@
-"""Per number: the validation's status, when it last completed, and the last call from it."""
+"""Per number: the validation's status, when it last completed, the last call from it.
 
-from datetime import datetime
+Per account: its balance.
+"""
+
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
@@ -10,11 +13,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import ValidationStatus
 from .coordinator import CallerIdConfigEntry
-from .entity import CallerIdEntity, async_add_number_entities
+from .entity import AccountEntity, CallerIdEntity, async_add_number_entities
 from .helpers import signal
 from .models import CallOutcome
 
 PARALLEL_UPDATES = 0
+# The balance sensor asks seven.io this often; every call's answer updates it too.
+SCAN_INTERVAL = timedelta(hours=1)
 
 STATUS_OPTIONS = [status.value for status in ValidationStatus]
 LAST_CALL_OPTIONS = [outcome.value for outcome in CallOutcome]
@@ -33,6 +38,7 @@ async def async_setup_entry(
         # entity in the middle of a callback costs it more than all else it does.
         (CallerIdStatusSensor, CallerIdCompletedSensor, CallerIdLastCallSensor),
     )
+    async_add_entities([CallerIdBalanceSensor(entry.runtime_data)])
 
 
 class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
@@ -93,3 +99,33 @@ class CallerIdLastCallSensor(CallerIdEntity, SensorEntity):
         """Return how the last call went; unknown before the first."""
         outcome = self._coordinator.calls.last.get(self._number)
         return outcome.value if outcome is not None else None
+
+
+class CallerIdBalanceSensor(AccountEntity, SensorEntity):
+    """The account's credit, in seven.io's currency; unavailable without the right."""
+
+    _attr_translation_key = "balance"
+    _attr_device_class = SensorDeviceClass.MONETARY
+    # Polled hourly (SCAN_INTERVAL); the calls' answers update it in between.
+    _attr_should_poll = True
+
+    @property
+    def available(self) -> bool:
+        """Return whether seven.io told the balance (the key may lack the right)."""
+        return self._coordinator.balance is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the credit."""
+        balance = self._coordinator.balance
+        return balance.amount if balance is not None else None
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Return seven.io's currency."""
+        balance = self._coordinator.balance
+        return balance.currency if balance is not None else None
+
+    async def async_update(self) -> None:
+        """Ask seven.io."""
+        await self._coordinator.async_refresh_balance()

@@ -119,11 +119,26 @@ async def _timers(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return {"timers": found, "scheduled_total": len(scheduled), "scheduled": every}
 
 
+def _per_number(
+    hass: HomeAssistant, entry_id: str
+) -> tuple[list[er.RegistryEntry], list[dr.DeviceEntry]]:
+    """Return an entry's entities and devices, but the account's own device and its.
+
+    The account's device (its balance) is one per entry, not per number: no floor.
+    """
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    account = {d.id for d in devices if ("callerid", entry_id) in d.identifiers}
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
+    return (
+        [e for e in entities if e.device_id not in account],
+        [d for d in devices if d.id not in account],
+    )
+
+
 async def _registry(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     # {"entries,enabled": devices with that many} besides the totals.
     entry_id = call.data["config_entry_id"]
-    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    entities, devices = _per_number(hass, entry_id)
     per_device: dict[str | None, list[int]] = {}
     for entity in entities:
         counts = per_device.setdefault(entity.device_id, [0, 0])
@@ -179,9 +194,7 @@ def _text(value: Any) -> str | None:
 
 
 async def _entity_shapes(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    entry_id = call.data["config_entry_id"]
-    entities = er.async_entries_for_config_entry(er.async_get(hass), entry_id)
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
+    entities, devices = _per_number(hass, call.data["config_entry_id"])
     return {
         "entities": dict(Counter(_entity_shape(hass, entity) for entity in entities)),
         "devices": dict(

@@ -1,0 +1,130 @@
+"""The account's Balance sensor, its Low balance sensor and the low-credit repair."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+
+from custom_components.callerid.const import DOMAIN
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+
+from .conftest import (
+    BALANCE_URL,
+    HOOKS_URL,
+    JOURNAL_URL,
+)
+
+BALANCE = "sensor.seven_io_balance"
+LOW = "binary_sensor.seven_io_low_balance"
+
+
+def answer_balance(aioclient_mock: AiohttpClientMocker, **answer: object) -> None:
+    """Make seven.io answer the balance request so from now on."""
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
+    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
+    aioclient_mock.get(JOURNAL_URL, json=[])
+    aioclient_mock.get(BALANCE_URL, **answer)  # type: ignore[arg-type]
+
+
+async def test_balance_follows_the_calls(
+    hass: HomeAssistant,
+    placed: str,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Known after setup, updated by each call's answer, asked again hourly."""
+    # The call's answer said 12.3 (setup's balance request 12.34).
+    state = hass.states.get(BALANCE)
+    assert (state.state, state.attributes["unit_of_measurement"]) == ("12.3", "EUR")
+    assert state.attributes["device_class"] == "monetary"
+
+    answer_balance(aioclient_mock, json={"amount": 7.5, "currency": "EUR"})
+    freezer.tick(timedelta(minutes=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(BALANCE).state == "7.5"
+    paths = [c[1].path for c in aioclient_mock.mock_calls]
+    assert paths.count("/api/balance") == 1, paths
+
+
+async def test_without_the_balance_right_the_sensor_is_unavailable(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """902: unavailable, not an error; no repair."""
+    answer_balance(aioclient_mock, text="902")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(BALANCE).state == STATE_UNAVAILABLE
+    assert not [
+        i
+        for i in issue_registry.issues.values()
+        if i.domain == DOMAIN and "balance" in i.issue_id
+    ]
+
+
+async def test_warn_below(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    entity_registry: er.EntityRegistry,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Below the option's amount: a repair and Low balance on; topped up: both gone."""
+    answer_balance(aioclient_mock, json={"amount": 4.2, "currency": "EUR"})
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, options={"warn_below": 5})
+    # Disabled by default (an entry's enabled entities are capped): enabled here.
+    entity_registry.async_get_or_create(
+        "binary_sensor",
+        DOMAIN,
+        f"{mock_config_entry.entry_id}_low_balance",
+        config_entry=mock_config_entry,
+        suggested_object_id="seven_io_low_balance",
+    )
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue_id = f"balance_low_{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "title": mock_config_entry.title,
+        "balance": "4.20",
+        "currency": "EUR",
+        "below": "5",
+    }
+    assert hass.states.get(LOW).state == "on"
+
+    answer_balance(aioclient_mock, json={"amount": 50.0, "currency": "EUR"})
+    freezer.tick(timedelta(minutes=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(LOW).state == "off"
+
+
+async def test_low_balance_is_disabled_by_default(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """The account's Low balance sensor is there, disabled; the Balance sensor enabled."""
+    low = entity_registry.async_get(LOW)
+    assert low is not None
+    assert low.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert entity_registry.async_get(BALANCE).disabled_by is None
