@@ -214,7 +214,9 @@ async def test_two_accounts_one_number(
     )
     (devices_list,) = await hass_api.ws([{"type": "config/device_registry/list"}])
     home = next(
-        d["id"] for d in devices_list if d["config_entry_id"] == two_accounts["Home"]
+        d["id"]
+        for d in devices_list
+        if d["config_entry_id"] == two_accounts["Home"] and d["model"] == "Caller ID"
     )
     assert saved["triggers"][0]["options"]["device_id"] == [home], saved
 
