@@ -177,10 +177,7 @@ class CallLog:
             LOGGER.error("Could not save a placed call: %s", err)
 
     async def async_hang_up(self, sender: str, call_ids: list[str]) -> dict[str, Any]:
-        """End the calls from `sender` still going on (those of `call_ids`, if given).
-
-        seven.io reports each one's end as it does any other's.
-        """
+        """End the calls from `sender` still going on (of `call_ids`, if any given)."""
         rows: list[dict[str, Any]] = []
         for call in list(self.calls.values()):
             if (
