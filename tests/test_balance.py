@@ -128,3 +128,22 @@ async def test_low_balance_is_disabled_by_default(
     assert low is not None
     assert low.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert entity_registry.async_get(BALANCE).disabled_by is None
+
+
+async def test_removing_the_entry_drops_its_low_credit_repair(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The repair is the entry's: it goes with the entry."""
+    answer_balance(aioclient_mock, json={"amount": 1.0, "currency": "EUR"})
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, options={"warn_below": 5})
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue_id = f"balance_low_{mock_config_entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    aioclient_mock.delete(HOOKS_URL, json={"success": True})
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

@@ -29,6 +29,7 @@ from .const import (
     CONF_CALL_CLOUDHOOK_URL,
     CONF_CLOUDHOOK_URL,
     DOMAIN,
+    ISSUE_BALANCE_LOW,
     ISSUE_HOOK_SYNC_FAILED,
     ISSUE_HOOKS_RIGHT,
     ISSUE_TOO_MANY_NUMBERS,
@@ -290,7 +291,12 @@ async def async_forget_webhooks(
     for webhook_id in cloudhook_keys:
         webhook.async_unregister(hass, webhook_id)
         hass.data.setdefault(_OWNED_WEBHOOKS, set()).discard(webhook_id)
-    for key in (ISSUE_HOOKS_RIGHT, ISSUE_HOOK_SYNC_FAILED, ISSUE_TOO_MANY_NUMBERS):
+    for key in (
+        ISSUE_HOOKS_RIGHT,
+        ISSUE_HOOK_SYNC_FAILED,
+        ISSUE_TOO_MANY_NUMBERS,
+        ISSUE_BALANCE_LOW,
+    ):
         async_issue(hass, key, present=False, entry=entry)
     try:
         for hook in await async_our_hooks(entry, client):
