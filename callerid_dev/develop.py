@@ -25,8 +25,10 @@ NUMBERS_CARD = {
 {#- Refers to every sensor's state: so it is rendered again when a number's sensors
     appear, which integration_entities alone would not notice. -#}
 {% set sensors = (states.binary_sensor | count) + (states.sensor | count) -%}
+{#- The numbers' devices: the account's own device (its balance) is left out. -#}
 {% set devices = integration_entities('callerid') | map('device_id')
-    | reject('none') | unique | list -%}
+    | reject('none') | unique | select('is_device_attr', 'model', 'Caller ID')
+    | list -%}
 {% if devices -%}
 | Number | Caller ID | Status |
 | --- | --- | --- |

@@ -39,8 +39,10 @@ NUMBER = "+49 176 12345678"
 OTHER = "+49 30 123456"
 # How long a callback or timer may take to reach the page (ms).
 UPDATE = STEP_TIMEOUT
+# The frontend's title of a config flow's last step when it made a device.
+DEVICE_CREATED = "ui.panel.config.integrations.config_flow.device_created"
 # Where Finish of the config flow takes the person: the new entry on its integration's page.
-INTEGRATION_PAGE = re.compile(r"/config/integrations/integration/callerid(#.*)?$")
+DEVICE_PAGE = re.compile(r"/config/devices/device/[0-9a-f]+$")
 # What the dialog says when reauthentication or reconfiguration succeeded: Home
 # Assistant's own words (async_update_reload_and_abort's default reasons), or the
 # integration's if it names its reason.
@@ -223,13 +225,15 @@ async def test_add_integration(
 
     await ui.fill({"Gateway URL": gateway})
     await ui.submit()
-    await expect(
-        ui.flow.get_by_text("Created configuration for seven.io")
-    ).to_be_visible()
+    # The account's device (its balance) is new: the dialog offers to name it.
+    await expect(ui.flow.get_by_text(ui.t(DEVICE_CREATED))).to_be_visible()
+    await expect(ui.flow.get_by_role("textbox").first).to_have_value("seven.io")
     await ui.shot("add-integration-created")
     await ui.close_flow()
-    # Finish opens the integration's page (the frontend navigates by itself).
-    await expect(ui.page).to_have_url(INTEGRATION_PAGE)
+    # "Skip and finish" opens the new device: the account's, with its balance.
+    await expect(ui.page).to_have_url(DEVICE_PAGE)
+    await ui.expect_device_state("Balance", "€12.34")
+    await ui.shot("add-integration-account-device")
 
     # A second account, with its own name.
     await add_account(http, sim_url, "office-key", ALL_SCOPES)
@@ -240,11 +244,11 @@ async def test_add_integration(
     await ui.expand("Advanced")
     await ui.fill({"Gateway URL": gateway})
     await ui.submit()
-    await expect(
-        ui.flow.get_by_text("Created configuration for Office")
-    ).to_be_visible()
+    # The account's device (its balance) is new: the dialog offers to name it.
+    await expect(ui.flow.get_by_text(ui.t(DEVICE_CREATED))).to_be_visible()
+    await expect(ui.flow.get_by_role("textbox").first).to_have_value("Office")
     await ui.close_flow()
-    await expect(ui.page).to_have_url(INTEGRATION_PAGE)
+    await expect(ui.page).to_have_url(DEVICE_PAGE)
 
     await ui.open_integration("callerid")
     await expect(ui.entry_row("seven.io")).to_be_visible()
@@ -780,3 +784,10 @@ async def test_call_from_actions(
     line = ui.page.get_by_text("called +49 30 1234567: answered, 42 s")
     await expect(line).to_be_visible(timeout=UPDATE)
     await ui.shot("logbook-call-answered")
+
+    # The account's device shows what the call left on it (12.34 - 0.045).
+    (devices,) = await hass_api.ws([{"type": "config/device_registry/list"}])
+    (account,) = [d for d in devices if d["model"] == "Account"]
+    await ui.goto(f"/config/devices/device/{account['id']}")
+    await ui.expect_device_state("Balance", "€12.30")
+    await ui.shot("account-device-balance")

@@ -236,14 +236,14 @@ class HomeAssistantUI:
         await self.dialog_closed(self.flow.get_by_role("dialog"))
 
     async def close_flow(self) -> None:
-        """Close the flow dialog (its "Close" or "Finish" button, whichever it has)."""
+        """Close the flow dialog (its "Close", "Finish" or "Skip and finish" button)."""
         close = self.flow.get_by_role(
             "button",
             name=re.compile(
                 "^("
                 + "|".join(
                     re.escape(self.t(f"ui.panel.config.integrations.config_flow.{key}"))
-                    for key in ("finish", "close")
+                    for key in ("finish", "finish_skip", "close")
                 )
                 + ")$"
             ),
