@@ -66,11 +66,6 @@ class CallerIdLowBalanceSensor(AccountEntity, BinarySensorEntity):
     _attr_entity_registry_enabled_default = False
 
     @property
-    def available(self) -> bool:
-        """Return whether seven.io told the balance."""
-        return self._coordinator.balance is not None
-
-    @property
     def is_on(self) -> bool:
         """Return whether the credit is low."""
         return self._coordinator.balance_low

@@ -249,11 +249,7 @@ class JournalLookup:
     async def async_look_up(self, *, every: bool = False) -> None:
         """Look up the calls Calling for long (`every`: all, as after a restart)."""
         due = dt_util.utcnow() - LOOK_UP_AFTER
-        stuck = [
-            call
-            for call in self._log.calls.values()
-            if call.outcome is CallOutcome.CALLING and (every or call.placed_at <= due)
-        ]
+        stuck = [call for call in self._calling() if every or call.placed_at <= due]
         if stuck:
             # A day earlier: the journal's dates may be seven.io's local ones.
             since = min(call.placed_at for call in stuck) - timedelta(days=1)
@@ -282,15 +278,10 @@ class JournalLookup:
     def async_schedule(self, not_before: datetime | None = None) -> None:
         """Time the next lookup: when the oldest call Calling is due, not before that."""
         self.async_cancel()
-        calling = [
-            call.placed_at
-            for call in self._log.calls.values()
-            if call.outcome is CallOutcome.CALLING
-        ]
-        if not calling or self._owner.closed:
+        if not (calling := self._calling()) or self._owner.closed:
             return
-        soonest = not_before or dt_util.utcnow()
-        at = max(min(calling) + LOOK_UP_AFTER, soonest)
+        oldest = min(call.placed_at for call in calling)
+        at = max(oldest + LOOK_UP_AFTER, not_before or dt_util.utcnow())
         self._timer = async_track_point_in_utc_time(self._owner.hass, self._due, at)
 
     @callback
@@ -299,6 +290,9 @@ class JournalLookup:
         if self._timer is not None:
             self._timer()
             self._timer = None
+
+    def _calling(self) -> list[PlacedCall]:
+        return [c for c in self._log.calls.values() if c.outcome is CallOutcome.CALLING]
 
     @callback
     def _due(self, _: datetime) -> None:

@@ -74,6 +74,8 @@ class CallerIdCoordinator:
         self.min_talk_time = int(talk)
         # seven.io's credit: None until known, and while the key may not read it.
         self.balance: Balance | None = None
+        # The credit below which a repair warns (0: never).
+        self.warn_below = float(entry.options.get(CONF_WARN_BELOW, 0))
 
     async def async_load(self) -> None:
         """Read the file; expire what expired while Home Assistant was away."""
@@ -110,7 +112,6 @@ class CallerIdCoordinator:
         """Keep the credit, show it, and warn while it is below the option's amount."""
         self.balance = balance
         async_dispatcher_send(self.hass, signal(self.entry.entry_id, "balance"))
-        below = float(self.entry.options.get(CONF_WARN_BELOW, 0))
         async_issue(
             self.hass,
             ISSUE_BALANCE_LOW,
@@ -118,14 +119,13 @@ class CallerIdCoordinator:
             entry=self.entry,
             balance=f"{balance.amount:.2f}" if balance else "",
             currency=(balance.currency or "") if balance else "",
-            below=f"{below:g}",
+            below=f"{self.warn_below:g}",
         )
 
     @property
     def balance_low(self) -> bool:
         """Return whether the credit is below the option Warn below (0: never)."""
-        below = float(self.entry.options.get(CONF_WARN_BELOW, 0))
-        return self.balance is not None and self.balance.amount < below
+        return self.balance is not None and self.balance.amount < self.warn_below
 
     async def async_shutdown(self) -> None:
         """Return once nothing is under way; nothing changes after."""

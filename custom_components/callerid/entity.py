@@ -147,6 +147,11 @@ class AccountEntity(Entity):
             entry_type=DeviceEntryType.SERVICE,
         )
 
+    @property
+    def available(self) -> bool:
+        """Return whether seven.io told the balance (the key may lack the right)."""
+        return self._coordinator.balance is not None
+
     async def async_added_to_hass(self) -> None:
         """Follow the balance."""
         await super().async_added_to_hass()

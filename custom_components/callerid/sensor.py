@@ -110,11 +110,6 @@ class CallerIdBalanceSensor(AccountEntity, SensorEntity):
     _attr_should_poll = True
 
     @property
-    def available(self) -> bool:
-        """Return whether seven.io told the balance (the key may lack the right)."""
-        return self._coordinator.balance is not None
-
-    @property
     def native_value(self) -> float | None:
         """Return the credit."""
         balance = self._coordinator.balance
