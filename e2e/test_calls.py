@@ -211,6 +211,34 @@ async def place_call(
     return dict(result["service_response"])
 
 
+async def set_options(hass_api: HassClient, entry_id: str, **options: Any) -> None:
+    """Store options as the options dialog sends them; wait for the entry's reload."""
+    flow = await hass_api.request(
+        "POST", "/api/config/config_entries/options/flow", {"handler": entry_id}
+    )
+    await hass_api.request(
+        "POST",
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
+        {"code_lifetime": 15, "cooldown": 60, "max_calls_per_hour": 20} | options,
+    )
+
+    async def reloaded() -> bool:
+        return await entry_state(hass_api, entry_id) == "loaded"
+
+    # The reload started before the answer (an eager task): loaded means reloaded.
+    await poll(reloaded, "the entry's reload")
+
+
+async def hang_up(hass_api: HassClient, caller_id: str) -> dict[str, Any]:
+    """Run callerid.hang_up for every call from `caller_id`; return its response."""
+    result = await hass_api.request(
+        "POST",
+        "/api/services/callerid/hang_up?return_response",
+        {"caller_id": caller_id},
+    )
+    return dict(result["service_response"])
+
+
 async def restart(hass_process: HassProcess, hass_api: HassClient) -> None:
     """SIGKILL Home Assistant and start it again on the same configuration."""
     hass_process.kill()
@@ -358,27 +386,7 @@ async def test_blueprint_calls_until_someone_answers(
     account's minimum talk time: that is no person, and the next one is called.
     """
     _, sim_url = simulator
-    # The account's option, set as the options dialog sends it (it reloads the entry).
-    flow = await hass_api.request(
-        "POST",
-        "/api/config/config_entries/options/flow",
-        {"handler": number["entry_id"]},
-    )
-    await hass_api.request(
-        "POST",
-        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
-        {"code_lifetime": 15, "cooldown": 60, "max_calls_per_hour": 20}
-        | {"min_talk_time": 10},
-    )
-
-    async def reloaded() -> bool:
-        entries = await hass_api.request(
-            "GET", "/api/config/config_entries/entry?domain=callerid"
-        )
-        return [e["state"] for e in entries] == ["loaded"]
-
-    # The reload started before the answer (an eager task): loaded means reloaded.
-    await poll(reloaded, "the entry's reload")
+    await set_options(hass_api, number["entry_id"], min_talk_time=10)
     await hass_api.wait_for_state(CALLER_ID, "on")
     await poll(
         lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
@@ -910,13 +918,7 @@ async def test_hang_up_when_the_alarm_is_disarmed(
         await sim_post(http, sim_url, "progress", {"call_id": placed["call_id"]})
         await hass_api.wait_for_state(LAST_CALL, "calling")
 
-        result = await hass_api.request(
-            "POST",
-            "/api/services/callerid/hang_up?return_response",
-            {"caller_id": CALLER_ID},
-        )
-
-        assert result["service_response"] == {
+        assert await hang_up(hass_api, CALLER_ID) == {
             "calls": [
                 {
                     "call_id": placed["call_id"],
@@ -930,12 +932,7 @@ async def test_hang_up_when_the_alarm_is_disarmed(
         assert (ended["status"], ended["answered"]) == ("canceled", False)
     await hass_api.wait_for_state(LAST_CALL, "not_answered")
     # Nothing goes on any more: a second hang-up has nothing to end.
-    again = await hass_api.request(
-        "POST",
-        "/api/services/callerid/hang_up?return_response",
-        {"caller_id": CALLER_ID},
-    )
-    assert again["service_response"] == {"calls": []}
+    assert await hang_up(hass_api, CALLER_ID) == {"calls": []}
 
 
 async def test_last_call_of_two_people(
@@ -1011,18 +1008,7 @@ async def test_balance_follows_the_calls_and_warns(
     """The Balance sensor shows seven.io's credit, each call lowers it; a repair warns."""
     _, sim_url = simulator
     await hass_api.wait_for_state(BALANCE, "12.34")
-    # The account's option, as the options dialog sends it (it reloads the entry).
-    flow = await hass_api.request(
-        "POST",
-        "/api/config/config_entries/options/flow",
-        {"handler": number["entry_id"]},
-    )
-    await hass_api.request(
-        "POST",
-        f"/api/config/config_entries/options/flow/{flow['flow_id']}",
-        {"code_lifetime": 15, "cooldown": 60, "max_calls_per_hour": 20}
-        | {"min_talk_time": 1, "warn_below": 12},
-    )
+    await set_options(hass_api, number["entry_id"], warn_below=12)
     await poll(
         lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
     )

@@ -123,6 +123,21 @@ def hooks(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
     return aioclient_mock
 
 
+def answer_from_now_on(
+    aioclient_mock: AiohttpClientMocker, url: str, **answer: Any
+) -> None:
+    """Make seven.io answer GET `url` so from now on, the rest as a loaded entry needs.
+
+    The other answers: the balance, no hooks yet (one created), an empty journal.
+    """
+    aioclient_mock.clear_requests()
+    aioclient_mock.get(url, **answer)  # the first match wins
+    aioclient_mock.get(BALANCE_URL, json={"amount": 12.34, "currency": "EUR"})
+    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
+    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
+    aioclient_mock.get(JOURNAL_URL, json=[])
+
+
 @pytest.fixture
 def gateway(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
     """Answer the key check as seven.io does for a working key."""

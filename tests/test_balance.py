@@ -18,11 +18,7 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 
-from .conftest import (
-    BALANCE_URL,
-    HOOKS_URL,
-    JOURNAL_URL,
-)
+from .conftest import BALANCE_URL, HOOKS_URL, answer_from_now_on
 
 BALANCE = "sensor.seven_io_balance"
 LOW = "binary_sensor.seven_io_low_balance"
@@ -30,11 +26,7 @@ LOW = "binary_sensor.seven_io_low_balance"
 
 def answer_balance(aioclient_mock: AiohttpClientMocker, **answer: object) -> None:
     """Make seven.io answer the balance request so from now on."""
-    aioclient_mock.clear_requests()
-    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
-    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
-    aioclient_mock.get(JOURNAL_URL, json=[])
-    aioclient_mock.get(BALANCE_URL, **answer)  # type: ignore[arg-type]
+    answer_from_now_on(aioclient_mock, BALANCE_URL, **answer)
 
 
 async def test_balance_follows_the_calls(

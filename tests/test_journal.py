@@ -19,18 +19,14 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from custom_components.callerid.const import DOMAIN
 from homeassistant.core import HomeAssistant
 
-from .conftest import BALANCE_URL, HOOKS_URL, JOURNAL_URL, NUMBER, RECIPIENT
+from .conftest import JOURNAL_URL, NUMBER, RECIPIENT, answer_from_now_on
 
 LAST_CALL_ID = "sensor.49_176_12345678_last_call"
 
 
 def journal(aioclient_mock: AiohttpClientMocker, **answer: Any) -> None:
-    """Make the journal answer so from now on (the other answers stay as they were)."""
-    aioclient_mock.clear_requests()
-    aioclient_mock.get(BALANCE_URL, json={"amount": 12.34, "currency": "EUR"})
-    aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
-    aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
-    aioclient_mock.get(JOURNAL_URL, **answer)
+    """Make the journal answer so from now on (the other answers as before)."""
+    answer_from_now_on(aioclient_mock, JOURNAL_URL, **answer)
 
 
 def row(call_id: str, status: str, duration: str | None) -> dict[str, Any]:
