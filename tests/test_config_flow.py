@@ -310,6 +310,7 @@ async def test_reconfigure_back_to_seven(
     assert result["reason"] == "reconfigure_successful"
     assert CONF_BASE_URL not in entry.data
     assert entry.data[CONF_WEBHOOK_ID] == WEBHOOK_ID
+    await hass.async_block_till_done()  # the reload
 
 
 async def test_options_flow(
@@ -363,6 +364,8 @@ async def test_options_flow(
         result["flow_id"], {"code_lifetime": 5, "cooldown": 0, "max_calls_per_hour": 3}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.runtime_data.code_lifetime.total_seconds() == 300
 
 
 def frontend_initial_data(result: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ async def test_diagnostics(
     hass.config_entries.async_update_entry(
         init_integration, options={CONF_CODE_LIFETIME: 5}
     )
+    await hass.async_block_till_done()  # a change of the options reloads the entry
     token = (await start_validation(hass, aioclient_mock)).query["token"]
 
     diagnostics = await get_diagnostics_for_config_entry(

@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
+from homeassistant.components.notify.legacy import async_reload as async_reload_notify
+from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, discovery
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
@@ -19,7 +20,7 @@ from .storage import CallerIdStore
 from .webhook import async_forget_webhooks, async_register_webhooks
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.NOTIFY, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -30,6 +31,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     # Off the event loop: parsing a number would otherwise read files inside it.
     await hass.async_add_executor_job(load_metadata)
     async_setup_services(hass)
+    # notify.callerid_<name> for each recipient: what alert and Alarmo can call.
+    hass.async_create_task(
+        discovery.async_load_platform(
+            hass, Platform.NOTIFY, DOMAIN, {CONF_NAME: DOMAIN}, config
+        ),
+        eager_start=True,
+    )
 
     @callback
     def _urls_changed(_: Event[Any]) -> None:
@@ -52,6 +60,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     coordinator.hidden = async_hide_numbers_past_limit(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_check_reachability(hass)
+    loaded_with = _inputs(entry)
+
+    async def _async_changed(hass: HomeAssistant, entry: CallerIdConfigEntry) -> None:
+        # Options and recipients are read at setup; the cloudhook URL kept is not.
+        if _inputs(entry) != loaded_with:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    @callback
+    def _state_changed() -> None:
+        # Loaded or unloading: the legacy notify services follow the recipients.
+        hass.async_create_task(async_reload_notify(hass, DOMAIN), eager_start=True)
+
+    entry.async_on_unload(entry.add_update_listener(_async_changed))
+    entry.async_on_unload(entry.async_on_state_change(_state_changed))
     # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()
     entry.async_create_background_task(
@@ -63,6 +85,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
     # Calls still ringing when Home Assistant stopped may have ended meanwhile.
     coordinator.track(coordinator.calls.journal.async_look_up(every=True))
     return True
+
+
+def _inputs(entry: CallerIdConfigEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return what an entry is set up from: its options and its recipients."""
+    recipients = {
+        subentry_id: (subentry.title, dict(subentry.data))
+        for subentry_id, subentry in entry.subentries.items()
+    }
+    return dict(entry.options), recipients
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
@@ -83,7 +114,12 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: CallerIdConfigEntry, device: DeviceEntry
 ) -> bool:
     """Forget a number when the user deletes its device; the account's stays."""
-    if (DOMAIN, entry.entry_id) in device.identifiers:
+    # The account's device, and a recipient's (deleting the recipient removes it).
+    if any(
+        identifier == entry.entry_id or identifier in entry.subentries
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    ):
         return False
     prefix = f"{entry.entry_id}_"
     for domain, identifier in device.identifiers:

@@ -10,9 +10,13 @@ from yarl import URL
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlowWithReload,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
 )
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
@@ -30,10 +34,12 @@ from .api import (
 )
 from .const import (
     CONF_BASE_URL,
+    CONF_CALLER_ID,
     CONF_CODE_LIFETIME,
     CONF_COOLDOWN,
     CONF_MAX_CALLS,
     CONF_MIN_TALK_TIME,
+    CONF_NUMBER,
     CONF_WARN_BELOW,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_COOLDOWN,
@@ -41,9 +47,11 @@ from .const import (
     DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     LOGGER,
+    SUBENTRY_RECIPIENT,
 )
 from .coordinator import CallerIdConfigEntry
 from .helpers import seven_client
+from .phone import format_number, to_e164
 from .reachability import async_our_hooks
 
 TITLE = "seven.io"
@@ -99,6 +107,14 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> CallerIdOptionsFlow:
         """Return the options flow."""
         return CallerIdOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: CallerIdConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentries an account has: the people it calls."""
+        return {SUBENTRY_RECIPIENT: RecipientFlow}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -333,7 +349,7 @@ OPTIONS_SCHEMA = probatio.Schema(
 )
 
 
-class CallerIdOptionsFlow(OptionsFlowWithReload):
+class CallerIdOptionsFlow(OptionsFlow):
     """Code lifetime, cooldown, calls an hour, and how long an answered call lasts."""
 
     async def async_step_init(
@@ -376,3 +392,98 @@ def _entry_data(user_input: dict[str, Any]) -> dict[str, Any]:
     if (base_url := _base_url(user_input)) != DEFAULT_BASE_URL:
         data[CONF_BASE_URL] = base_url
     return data
+
+
+class RecipientFlow(ConfigSubentryFlow):
+    """A person to call: a name, a number, and the caller ID the calls come from."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a recipient."""
+        return await self._async_step("user", user_input, None)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a recipient."""
+        recipient = self._get_reconfigure_subentry()
+        return await self._async_step("reconfigure", user_input, recipient)
+
+    async def _async_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        recipient: ConfigSubentry | None,
+    ) -> SubentryFlowResult:
+        entry: CallerIdConfigEntry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        callers = [
+            selector.SelectOptionDict(value=number, label=record.formatted)
+            for number, record in sorted(entry.runtime_data.numbers.items())
+            if record.validated and record.voice is not False
+        ]
+        if not callers:
+            return self.async_abort(reason="no_caller_id")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            number = to_e164(user_input[CONF_NUMBER], self.hass.config.country)
+            name = user_input[CONF_NAME].strip()
+            if not (errors := _recipient_errors(entry, recipient, number, name)):
+                data = {CONF_NUMBER: number, CONF_CALLER_ID: user_input[CONF_CALLER_ID]}
+                if recipient is None:
+                    return self.async_create_entry(
+                        title=name, data=data, unique_id=number
+                    )
+                return self.async_update_and_abort(
+                    entry, recipient, title=name, data=data, unique_id=number
+                )
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_NAME): selector.TextSelector(),
+                probatio.Required(CONF_NUMBER): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
+                ),
+                probatio.Required(CONF_CALLER_ID, default=callers[0]["value"]): (
+                    selector.SelectSelector(
+                        selector.SelectSelectorConfig(
+                            options=callers, mode=selector.SelectSelectorMode.DROPDOWN
+                        )
+                    )
+                ),
+            }
+        )
+        if user_input is None and recipient is not None:
+            number = recipient.data[CONF_NUMBER]
+            user_input = {**recipient.data, CONF_NAME: recipient.title}
+            user_input[CONF_NUMBER] = format_number(number)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders={"country": self.hass.config.country or "-"},
+        )
+
+
+def _recipient_errors(
+    entry: CallerIdConfigEntry,
+    recipient: ConfigSubentry | None,
+    number: str | None,
+    name: str,
+) -> dict[str, str]:
+    """Return what is wrong with a recipient: its number, or its name, if anything."""
+    others = [
+        other
+        for other in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+        if recipient is None or other.subentry_id != recipient.subentry_id
+    ]
+    if number is None:
+        return {CONF_NUMBER: "invalid_number"}
+    if any(other.unique_id == number for other in others):
+        return {CONF_NUMBER: "recipient_taken"}
+    if not name:
+        return {CONF_NAME: "name_required"}
+    if any(other.title.casefold() == name.casefold() for other in others):
+        return {CONF_NAME: "name_taken"}
+    return {}

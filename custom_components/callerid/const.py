@@ -13,6 +13,11 @@ CONF_CLOUDHOOK_URL: Final = "cloudhook_url"
 CONF_CALL_WEBHOOK_ID: Final = "call_webhook_id"
 CONF_CALL_CLOUDHOOK_URL: Final = "call_cloudhook_url"
 
+# A person to call, added under an account: a config subentry with a notify entity.
+SUBENTRY_RECIPIENT: Final = "recipient"
+CONF_NUMBER: Final = "number"
+CONF_CALLER_ID: Final = "caller_id"
+
 SERVICE_VALIDATE: Final = "validate"
 SERVICE_CALL: Final = "call"
 SERVICE_HANG_UP: Final = "hang_up"

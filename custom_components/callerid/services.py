@@ -4,6 +4,7 @@ from typing import Final
 
 import probatio
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -18,7 +19,14 @@ from homeassistant.helpers import (
     service,
 )
 
-from .const import DOMAIN, SERVICE_CALL, SERVICE_HANG_UP, SERVICE_VALIDATE
+from .const import (
+    CONF_CALLER_ID,
+    CONF_NUMBER,
+    DOMAIN,
+    SERVICE_CALL,
+    SERVICE_HANG_UP,
+    SERVICE_VALIDATE,
+)
 from .coordinator import CallerIdConfigEntry
 from .helpers import invalid
 from .models import NumberRecord
@@ -27,6 +35,7 @@ from .phone import mask_number, to_e164
 ATTR_NUMBER: Final = "number"
 ATTR_CALLER_ID: Final = "caller_id"
 ATTR_TO: Final = "to"
+ATTR_RECIPIENTS: Final = "recipients"
 ATTR_MESSAGE: Final = "message"
 ATTR_RINGTIME: Final = "ringtime"
 ATTR_CALL_ID: Final = "call_id"
@@ -51,7 +60,10 @@ SERVICE_CALL_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_CALLER_ID): probatio.All(
             cv.string, probatio.Length(max=255)
         ),
-        probatio.Required(ATTR_TO): probatio.All(cv.ensure_list, [_NUMBER]),
+        probatio.Optional(ATTR_TO, default=list): probatio.All(
+            cv.ensure_list, [_NUMBER]
+        ),
+        probatio.Optional(ATTR_RECIPIENTS, default=list): cv.entity_ids,
         probatio.Required(ATTR_MESSAGE): cv.string,
         probatio.Optional(ATTR_RINGTIME): probatio.Coerce(int),
     }
@@ -108,19 +120,56 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     """Place a text-to-speech call from a validated caller ID to each recipient."""
     entry, sender = _caller_id_for_call(call.hass, call.data[ATTR_CALLER_ID])
     recipients = [_to_e164(call.hass, raw) for raw in call.data[ATTR_TO]]
-    message: str = call.data[ATTR_MESSAGE]
+    recipients += [
+        _recipient(call.hass, entity_id) for entity_id in call.data[ATTR_RECIPIENTS]
+    ]
     ringtime: int | None = call.data.get(ATTR_RINGTIME)
-    # What seven.io would refuse is refused before anything rings.
+    low, high = RINGTIME_RANGE
+    if ringtime is not None and not low <= ringtime <= high:
+        raise invalid("ringtime_range", min=str(low), max=str(high))
+    return await async_call(
+        entry, sender, recipients, call.data[ATTR_MESSAGE], ringtime
+    )
+
+
+async def async_call(
+    entry: CallerIdConfigEntry,
+    sender: str,
+    recipients: list[str],
+    message: str,
+    ringtime: int | None = None,
+) -> ServiceResponse:
+    """Call each recipient from `sender`, refused before anything rings if seven.io would."""
     if not 1 <= len(recipients) <= MAX_RECIPIENTS:
         raise invalid("recipients_count", max=str(MAX_RECIPIENTS))
     if not message.strip() or len(message) > MAX_MESSAGE_LENGTH:
         raise invalid("message_length", max=str(MAX_MESSAGE_LENGTH))
-    low, high = RINGTIME_RANGE
-    if ringtime is not None and not low <= ringtime <= high:
-        raise invalid("ringtime_range", min=str(low), max=str(high))
     return await entry.runtime_data.calls.async_call(
         sender, recipients, message, ringtime
     )
+
+
+async def async_call_recipient(
+    entry: CallerIdConfigEntry, recipient: ConfigSubentry, message: str
+) -> None:
+    """Call a recipient from the caller ID it is called from."""
+    sender = recipient.data[CONF_CALLER_ID]
+    _validated(entry.runtime_data.numbers.get(sender), sender)
+    await async_call(entry, sender, [recipient.data[CONF_NUMBER]], message)
+
+
+def _recipient(hass: HomeAssistant, entity_id: str) -> str:
+    """Return the number of a recipient of a loaded entry, by its notify entity."""
+    entity = er.async_get(hass).async_get(entity_id)
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if (
+            entity is not None
+            and entity.platform == DOMAIN
+            and entity.config_entry_id == entry.entry_id
+            and (subentry := entry.subentries.get(entity.config_subentry_id or ""))
+        ):
+            return str(subentry.data[CONF_NUMBER])
+    raise invalid("recipient_unknown", entity_id=entity_id)
 
 
 async def _async_hang_up(call: ServiceCall) -> ServiceResponse:
@@ -149,11 +198,18 @@ def _caller_id_for_call(
     ]
     # A number validated on several accounts: any of them may call from it.
     validated = [(entry, record) for entry, record in records if record.validated]
-    masked = mask_number(number)
     if not validated:
-        status = records[0][1].status.value if records else "unknown"
-        raise invalid("caller_id_not_validated", number=masked, status=status)
+        _validated(records[0][1] if records else None, number)
     entry, record = validated[0]
+    _validated(record, number)
+    return entry, number
+
+
+def _validated(record: NumberRecord | None, number: str) -> None:
+    """Raise unless `record` is of a number that may be the caller ID of a call."""
+    masked = mask_number(number)
+    if record is None or not record.validated:
+        status = record.status.value if record is not None else "unknown"
+        raise invalid("caller_id_not_validated", number=masked, status=status)
     if record.voice is False:
         raise invalid("caller_id_not_for_voice", number=masked)
-    return entry, number

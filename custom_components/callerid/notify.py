@@ -1,0 +1,120 @@
+"""Recipients as notify targets: an entity each, and legacy services for alert and Alarmo."""
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from homeassistant.components.notify import NotifyEntity
+from homeassistant.components.notify.const import ATTR_TARGET, ATTR_TITLE
+from homeassistant.components.notify.legacy import BaseNotificationService
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
+from homeassistant.util import slugify
+
+from .const import DOMAIN, SUBENTRY_RECIPIENT
+from .coordinator import CallerIdConfigEntry
+from .helpers import invalid
+from .services import async_call_recipient
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CallerIdConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a notify entity for each of the account's recipients."""
+    for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+        async_add_entities(
+            [RecipientNotifyEntity(entry, recipient)],
+            config_subentry_id=recipient.subentry_id,
+        )
+
+
+def _spoken(message: str, title: str | None) -> str:
+    """Return what the call says: the title first, as a person would."""
+    return f"{title}. {message}" if title else message
+
+
+class RecipientNotifyEntity(NotifyEntity):
+    """Calls one recipient with the message, from the caller ID chosen for them."""
+
+    _attr_has_entity_name = True
+    _attr_name = None
+    _attr_should_poll = False
+
+    def __init__(self, entry: CallerIdConfigEntry, recipient: ConfigSubentry) -> None:
+        """Tie the entity to its recipient, on a device of its own under the account."""
+        self._entry = entry
+        self._recipient = recipient
+        self._attr_unique_id = recipient.subentry_id
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, recipient.subentry_id)},
+            name=recipient.title,
+            manufacturer="seven.io",
+            model="Recipient",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        """Place the call."""
+        await async_call_recipient(
+            self._entry, self._recipient, _spoken(message, title)
+        )
+
+
+async def async_get_service(
+    hass: HomeAssistant,
+    config: ConfigType,
+    discovery_info: DiscoveryInfoType | None = None,
+) -> RecipientsNotificationService:
+    """Return the legacy service: notify.callerid, and notify.callerid_<name> each."""
+    return RecipientsNotificationService()
+
+
+def _recipients(
+    hass: HomeAssistant,
+) -> Iterator[tuple[CallerIdConfigEntry, ConfigSubentry]]:
+    entry: CallerIdConfigEntry
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+            yield entry, recipient
+
+
+class RecipientsNotificationService(BaseNotificationService):
+    """Legacy notify targets, one per recipient of every loaded account."""
+
+    @property
+    def targets(self) -> dict[str, str]:
+        """Return each recipient's name (with its account's if two share it) and id."""
+        recipients = list(_recipients(self.hass))
+        names = Counter(slugify(recipient.title) for _, recipient in recipients)
+        return {
+            recipient.title
+            if names[slugify(recipient.title)] == 1
+            else f"{entry.title} {recipient.title}": recipient.subentry_id
+            for entry, recipient in recipients
+        }
+
+    async def async_send_message(self, message: str = "", **kwargs: Any) -> None:
+        """Call each target: a recipient's id, or its name as the targets list it."""
+        known = {
+            key: found
+            for found in _recipients(self.hass)
+            for key in (found[1].subentry_id, slugify(found[1].title))
+        }
+        targets: list[str] = kwargs.get(ATTR_TARGET) or []
+        if not targets:
+            raise invalid("recipient_required")
+        chosen = []
+        for target in targets:
+            if (found := known.get(target) or known.get(slugify(target))) is None:
+                raise invalid("recipient_unknown", entity_id=target)
+            chosen.append(found)
+        spoken = _spoken(message, kwargs.get(ATTR_TITLE))
+        for entry, recipient in chosen:
+            await async_call_recipient(entry, recipient, spoken)

@@ -1,0 +1,169 @@
+"""Recipients: added under an account, called from notify entities and legacy services."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+
+from custom_components.callerid.const import SUBENTRY_RECIPIENT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+
+from .conftest import NUMBER, VOICE_URL, call, voice_answer, voice_calls
+
+ALICE = "+4930123456"
+NOTIFY_ALICE = "notify.alice"
+
+
+async def _add(hass: HomeAssistant, entry: MockConfigEntry, **data: str) -> dict:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_RECIPIENT), context={"source": "user"}
+    )
+    if result["type"] is not FlowResultType.FORM:
+        return dict(result)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], data
+    )
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+@pytest.fixture
+async def alice(hass: HomeAssistant, validated: MockConfigEntry) -> MockConfigEntry:
+    """Add Alice (typed nationally) as a recipient called from NUMBER."""
+    result = await _add(
+        hass, validated, name="Alice", number="030 123456", caller_id=NUMBER
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    return validated
+
+
+async def test_add_recipient_gives_a_notify_entity_on_its_device(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """The subentry keeps the number as E.164; its entity is named after the person."""
+    (recipient,) = alice.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    assert recipient.title == "Alice"
+    assert recipient.unique_id == ALICE
+    assert dict(recipient.data) == {"number": ALICE, "caller_id": NUMBER}
+    entity = er.async_get(hass).async_get(NOTIFY_ALICE)
+    assert entity is not None
+    assert entity.config_subentry_id == recipient.subentry_id
+    assert hass.states.get(NOTIFY_ALICE) is not None
+
+
+async def test_recipient_form_errors(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """A bad number, a number or name already there, and a blank name are refused."""
+    for data, errors in (
+        ({"name": "Bob", "number": "12"}, {"number": "invalid_number"}),
+        ({"name": "Bob", "number": "+49 30 123456"}, {"number": "recipient_taken"}),
+        ({"name": "alice", "number": "+49 40 123456"}, {"name": "name_taken"}),
+        ({"name": "  ", "number": "+49 40 123456"}, {"name": "name_required"}),
+    ):
+        result = await _add(hass, alice, caller_id=NUMBER, **data)
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors
+    assert len(alice.get_subentries_of_type(SUBENTRY_RECIPIENT)) == 1
+
+
+async def test_no_recipient_without_a_validated_caller_id(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Calls come from a validated caller ID: without one, the dialog says so."""
+    result = await _add(hass, init_integration)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_caller_id"
+
+
+async def test_notify_entity_calls_the_recipient(
+    hass: HomeAssistant, alice: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """notify.send_message places one call from the chosen caller ID, title first."""
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await hass.services.async_call(
+        "notify",
+        "send_message",
+        {"entity_id": NOTIFY_ALICE, "title": "Alarm", "message": "Smoke upstairs"},
+        blocking=True,
+    )
+    (form,) = voice_calls(aioclient_mock)
+    assert (form["from"], form["to"]) == (NUMBER, ALICE)
+    assert form["text"] == "Alarm. Smoke upstairs"
+    assert len(alice.runtime_data.calls.calls) == 1  # counted like any call
+
+
+async def test_legacy_service_per_recipient(
+    hass: HomeAssistant, alice: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """notify.callerid_alice, for alert and Alarmo; notify.callerid names its targets."""
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await hass.async_block_till_done()
+    assert hass.services.has_service("notify", "callerid_alice")
+    await hass.services.async_call(
+        "notify", "callerid_alice", {"message": "Door open"}, blocking=True
+    )
+    await hass.services.async_call(
+        "notify", "callerid", {"message": "Again", "target": ["Alice"]}, blocking=True
+    )
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [ALICE, ALICE]
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "notify", "callerid", {"message": "x", "target": ["Bob"]}, blocking=True
+        )
+    assert err.value.translation_key == "recipient_unknown"
+
+
+async def test_removing_the_recipient_removes_its_service_and_entity(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """Deleting the recipient reloads the account: its entity and services are gone."""
+    (recipient,) = alice.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    assert hass.config_entries.async_remove_subentry(alice, recipient.subentry_id)
+    await hass.async_block_till_done()
+    assert er.async_get(hass).async_get(NOTIFY_ALICE) is None
+    assert not hass.services.has_service("notify", "callerid_alice")
+
+
+async def test_call_action_takes_recipients(
+    hass: HomeAssistant, alice: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """callerid.call calls recipients by their notify entity, beside numbers."""
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await call(
+        hass,
+        caller_id=NUMBER,
+        to="+49 40 123456",
+        recipients=[NOTIFY_ALICE],
+        message="Hello",
+    )
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [
+        "+4940123456",
+        ALICE,
+    ]
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, caller_id=NUMBER, recipients=["notify.bob"], message="x")
+    assert err.value.translation_key == "recipient_unknown"
+
+
+async def test_reconfigure_recipient(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """A recipient's name and number change in place; the form starts from them."""
+    (recipient,) = alice.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    result = await alice.start_subentry_reconfigure_flow(hass, recipient.subentry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Alice B", "number": "+49 30 654321", "caller_id": NUMBER},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert alice.subentries[recipient.subentry_id].data["number"] == "+4930654321"
+    assert hass.services.has_service("notify", "callerid_alice_b")
