@@ -791,3 +791,77 @@ async def test_call_from_actions(
     await ui.goto(f"/config/devices/device/{account['id']}")
     await ui.expect_device_state("Balance", "€12.30")
     await ui.shot("account-device-balance")
+
+
+# Issue "Calls people can trust with an alarm": a recipient, called from notify
+
+
+@pytest.mark.hass_config("recorder:\nlogbook:\n")
+async def test_recipient_called_from_its_notify_entity(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    ui: HomeAssistantUI,
+) -> None:
+    """Add a recipient on the account's page, then call them with notify.send_message."""
+    sim, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    code = (await hass_api.validate(NUMBER))["code"]
+    assert (await keypad(http, sim_url, NUMBER.replace(" ", ""), code))["validated"]
+    caller_id, _ = entity_ids(NUMBER)
+    await hass_api.wait_for_state(caller_id, "on")
+
+    await ui.open_integration("callerid")
+    # Beside "Add seven.io account": an account has recipients as subentries.
+    await ui.page.get_by_role("button", name="Add recipient").click()
+    await expect(ui.flow.get_by_role("dialog")).to_be_visible()
+    await ui.fill({"Name": "Alice", "Phone number": "030 1234567"})
+    await ui.shot("recipient-form")
+    await ui.submit()
+    await ui.shot("recipient-added")
+    await ui.close_flow()
+    await hass_api.wait_for_state("notify.alice", "unknown")
+
+    await ui.goto("/config/tools/action")
+    picker = ui.page.locator("ha-service-picker")
+    await picker.click()
+    await picker.get_by_role("textbox").fill("notify.send_message")
+    await ui.page.get_by_text("Send a notification message", exact=True).click()
+    await ui.page.get_by_role("button", name="Add target").click()
+    targets = ui.page.get_by_role("dialog", name="Select option")
+    await targets.get_by_role("textbox").fill("Alice")
+    # The picker lists Alice's entity first, then her device.
+    await targets.get_by_text("Alice", exact=True).first.click()
+    await targets.wait_for(state="hidden")
+    message = (
+        ui.page.locator("ha-settings-row")
+        .filter(has=ui.page.get_by_text("Message", exact=True))
+        .get_by_role("textbox")
+    )
+    await message.fill("The alarm went off at home.")
+    await expect(message).to_have_value("The alarm went off at home.")
+    await ui.shot("recipient-send-message")
+    await ui.page.get_by_role(
+        "button", name=ui.t("ui.panel.config.tools.tabs.actions.call_service")
+    ).click()
+    await until(
+        lambda: asyncio.sleep(
+            0, [r for r in sim.requests if r["path"] == "/api/voice"]
+        ),
+        bool,
+    )
+    (voice,) = [r for r in sim.requests if r["path"] == "/api/voice"]
+    assert voice["params"]["from"] == NUMBER.replace(" ", "")
+    assert voice["params"]["to"] == "+49301234567"
+    assert voice["params"]["text"] == "The alarm went off at home."
+
+    (call_id,) = sim.calls
+    async with http.post(
+        f"{sim_url}/_sim/end_call",
+        json={"call_id": call_id, "status": "completed", "duration": 42},
+    ) as answer:
+        assert answer.status == 200, await answer.text()
+    await ui.goto("/logbook")
+    line = ui.page.get_by_text("called +49 30 1234567: answered, 42 s")
+    await expect(line).to_be_visible(timeout=UPDATE)
+    await ui.shot("logbook-recipient-answered")
