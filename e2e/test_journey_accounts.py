@@ -151,6 +151,8 @@ async def test_two_accounts_one_number(
     await expect(entity.get_by_text(device_name("Office"), exact=True)).to_be_visible()
     await expect(entity.get_by_text(device_name("Home"), exact=True)).to_have_count(0)
     to = row.filter(has=page.get_by_text("To", exact=True))
+    # Optional (recipients may be called instead): ticked to be sent.
+    await to.locator("ha-checkbox").click()
     await to.get_by_role("button", name=ui.t("ui.common.add")).click()
     await to.get_by_role("textbox").first.fill("030 1234567")
     await (

@@ -749,6 +749,8 @@ async def test_call_from_actions(
     await entity.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
     await expect(entity.get_by_text(f"{NUMBER} (seven.io)", exact=True)).to_be_visible()
     to = row.filter(has=ui.page.get_by_text("To", exact=True))
+    # Optional (recipients may be called instead): ticked to be sent.
+    await to.locator("ha-checkbox").click()
     await to.get_by_role("button", name=ui.t("ui.common.add")).click()
     await to.get_by_role("textbox").first.fill("030 1234567")
     await (
