@@ -8,7 +8,8 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
 
-from custom_components.callerid.const import SUBENTRY_RECIPIENT
+from custom_components.callerid.const import DOMAIN, SUBENTRY_RECIPIENT
+from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -118,6 +119,47 @@ async def test_legacy_service_per_recipient(
             "notify", "callerid", {"message": "x", "target": ["Bob"]}, blocking=True
         )
     assert err.value.translation_key == "recipient_unknown"
+
+
+async def test_legacy_targets_of_two_accounts_with_an_alice(
+    hass: HomeAssistant, alice: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """Two Alices: each is called by the name the targets list; "Alice" is refused."""
+    office = MockConfigEntry(
+        domain=DOMAIN,
+        title="Office",
+        unique_id="account-2",
+        data={CONF_API_KEY: "other-key-0123456789", CONF_WEBHOOK_ID: "e" * 64},
+        subentries_data=[
+            {
+                "data": {"number": "+4940123456", "caller_id": NUMBER},
+                "subentry_type": SUBENTRY_RECIPIENT,
+                "title": "Alice",
+                "unique_id": "+4940123456",
+            }
+        ],
+    )
+    office.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(office.entry_id)
+    await hass.async_block_till_done()
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await hass.services.async_call(
+        "notify",
+        "callerid",
+        {"message": "Door open", "target": ["seven.io Alice"]},
+        blocking=True,
+    )
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [ALICE]
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "notify", "callerid", {"message": "x", "target": ["Alice"]}, blocking=True
+        )
+    assert err.value.translation_key == "recipient_ambiguous"
+    assert err.value.translation_placeholders == {
+        "name": "Alice",
+        "names": "seven.io Alice, Office Alice",
+    }
+    assert len(voice_calls(aioclient_mock)) == 1
 
 
 async def test_removing_the_recipient_removes_its_service_and_entity(

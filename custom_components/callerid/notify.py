@@ -1,7 +1,6 @@
 """Recipients as notify targets: an entity each, and legacy services for alert and Alarmo."""
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from homeassistant.components.notify import NotifyEntity
@@ -76,13 +75,37 @@ async def async_get_service(
     return RecipientsNotificationService()
 
 
-def _recipients(
+def _named(
     hass: HomeAssistant,
-) -> Iterator[tuple[CallerIdConfigEntry, ConfigSubentry]]:
-    entry: CallerIdConfigEntry
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-            yield entry, recipient
+) -> dict[str, tuple[CallerIdConfigEntry, ConfigSubentry]]:
+    """Return every loaded account's recipients by name, the account's first if two share it."""
+    recipients = [
+        (entry, recipient)
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    ]
+    names = Counter(slugify(recipient.title) for _, recipient in recipients)
+    return {
+        recipient.title
+        if names[slugify(recipient.title)] == 1
+        else f"{entry.title} {recipient.title}": (entry, recipient)
+        for entry, recipient in recipients
+    }
+
+
+def _target(
+    hass: HomeAssistant, target: str
+) -> tuple[CallerIdConfigEntry, ConfigSubentry]:
+    """Return the recipient a target names: its id, or its name as the targets list it."""
+    named = _named(hass)
+    for name, (entry, recipient) in named.items():
+        if target == recipient.subentry_id or slugify(name) == slugify(target):
+            return entry, recipient
+    if same := [
+        n for n, (_, r) in named.items() if slugify(r.title) == slugify(target)
+    ]:
+        raise invalid("recipient_ambiguous", name=target, names=", ".join(same))
+    raise invalid("recipient_unknown", entity_id=target)
 
 
 class RecipientsNotificationService(BaseNotificationService):
@@ -90,31 +113,18 @@ class RecipientsNotificationService(BaseNotificationService):
 
     @property
     def targets(self) -> dict[str, str]:
-        """Return each recipient's name (with its account's if two share it) and id."""
-        recipients = list(_recipients(self.hass))
-        names = Counter(slugify(recipient.title) for _, recipient in recipients)
+        """Return each recipient's name and id."""
         return {
-            recipient.title
-            if names[slugify(recipient.title)] == 1
-            else f"{entry.title} {recipient.title}": recipient.subentry_id
-            for entry, recipient in recipients
+            name: recipient.subentry_id
+            for name, (_, recipient) in _named(self.hass).items()
         }
 
     async def async_send_message(self, message: str = "", **kwargs: Any) -> None:
-        """Call each target: a recipient's id, or its name as the targets list it."""
-        known = {
-            key: found
-            for found in _recipients(self.hass)
-            for key in (found[1].subentry_id, slugify(found[1].title))
-        }
+        """Call each target, once all of them are known."""
         targets: list[str] = kwargs.get(ATTR_TARGET) or []
         if not targets:
             raise invalid("recipient_required")
-        chosen = []
-        for target in targets:
-            if (found := known.get(target) or known.get(slugify(target))) is None:
-                raise invalid("recipient_unknown", entity_id=target)
-            chosen.append(found)
+        chosen = [_target(self.hass, target) for target in targets]
         spoken = _spoken(message, kwargs.get(ATTR_TITLE))
         for entry, recipient in chosen:
             await async_call_recipient(entry, recipient, spoken)

@@ -4,7 +4,7 @@ from typing import Final
 
 import probatio
 
-from homeassistant.config_entries import ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -161,14 +161,14 @@ async def async_call_recipient(
 def _recipient(hass: HomeAssistant, entity_id: str) -> str:
     """Return the number of a recipient of a loaded entry, by its notify entity."""
     entity = er.async_get(hass).async_get(entity_id)
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if (
-            entity is not None
-            and entity.platform == DOMAIN
-            and entity.config_entry_id == entry.entry_id
-            and (subentry := entry.subentries.get(entity.config_subentry_id or ""))
-        ):
-            return str(subentry.data[CONF_NUMBER])
+    if (
+        entity is not None
+        and entity.platform == DOMAIN
+        and (entry := hass.config_entries.async_get_entry(entity.config_entry_id or ""))
+        and entry.state is ConfigEntryState.LOADED
+        and (subentry := entry.subentries.get(entity.config_subentry_id or ""))
+    ):
+        return str(subentry.data[CONF_NUMBER])
     raise invalid("recipient_unknown", entity_id=entity_id)
 
 
@@ -197,12 +197,9 @@ def _caller_id_for_call(
         and (record := entry.runtime_data.numbers.get(number)) is not None
     ]
     # A number validated on several accounts: any of them may call from it.
-    validated = [(entry, record) for entry, record in records if record.validated]
-    if not validated:
-        _validated(records[0][1] if records else None, number)
-    entry, record = validated[0]
-    _validated(record, number)
-    return entry, number
+    records.sort(key=lambda found: not found[1].validated)
+    _validated(records[0][1] if records else None, number)
+    return records[0][0], number
 
 
 def _validated(record: NumberRecord | None, number: str) -> None:
