@@ -355,6 +355,7 @@ async def test_call_not_answered(
         "from": NUMBER,
         "to": "+49301234567",
         "status": "no-answer",
+        "outcome": "not_answered",
         "answered": False,
         "duration": 0,
     }

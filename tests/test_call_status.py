@@ -283,6 +283,7 @@ async def test_call_ended(
             "from": NUMBER,
             "to": RECIPIENT,
             "status": status,
+            "outcome": last_call,
             "answered": answered,
             "duration": int(duration),
         }

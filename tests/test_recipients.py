@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_service,
+)
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.callerid.const import DOMAIN, SUBENTRY_RECIPIENT
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
@@ -14,11 +18,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 
 from .conftest import NUMBER, VOICE_URL, call, voice_answer, voice_calls
+from .test_call_status import event, hook_path
 
 ALICE = "+4930123456"
 NOTIFY_ALICE = "notify.alice"
+EVENT_ALICE = "event.alice_call"
 
 
 async def _add(hass: HomeAssistant, entry: MockConfigEntry, **data: str) -> dict:
@@ -119,6 +126,60 @@ async def test_legacy_service_per_recipient(
             "notify", "callerid", {"message": "x", "target": ["Bob"]}, blocking=True
         )
     assert err.value.translation_key == "recipient_unknown"
+
+
+async def test_each_call_to_the_recipient_is_an_event_of_theirs(
+    hass: HomeAssistant,
+    alice: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Alice's Call entity tells how each call to her ended; others' calls are not hers."""
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    response = await call(
+        hass,
+        caller_id=NUMBER,
+        to="+49 40 123456",
+        recipients=[NOTIFY_ALICE],
+        message="Hello",
+    )
+    other, hers = (row["call_id"] for row in response["calls"])
+    calls = async_mock_service(hass, "test", "record")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": {
+                    "trigger": "event.received",
+                    "target": {"entity_id": EVENT_ALICE},
+                    "options": {"event_type": ["answered"]},
+                },
+                "actions": {"action": "test.record"},
+            }
+        },
+    )
+    client = await hass_client_no_auth()
+    for call_id, status, duration, seen in (
+        (hers, "ringing", "", None),
+        (other, "completed", "30", None),
+        (hers, "completed", "42", "answered"),
+    ):
+        posted = await client.post(
+            hook_path(alice), json=event(call_id, status, duration)
+        )
+        assert posted.status == 200
+        await hass.async_block_till_done()
+        state = hass.states.get(EVENT_ALICE)
+        assert state is not None
+        assert state.attributes["event_type"] == seen
+    assert {key: state.attributes[key] for key in ("from", "call_id", "duration")} == {
+        "from": NUMBER,
+        "call_id": hers,
+        "duration": 42,
+    }
+    assert state.attributes["event_types"] == ["answered", "not_answered", "failed"]
+    assert len(calls) == 1  # the automation editor's trigger "Event received"
 
 
 async def test_legacy_targets_of_two_accounts_with_an_alice(

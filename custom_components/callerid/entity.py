@@ -1,5 +1,6 @@
 """Shared base of the integration's entities: one device per number."""
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_platform, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -159,3 +160,14 @@ class AccountEntity(Entity):
         self.async_on_remove(
             async_dispatcher_connect(self.hass, signal_, self.async_write_ha_state)
         )
+
+
+def recipient_device(recipient: ConfigSubentry) -> DeviceInfo:
+    """Return the device of a recipient, under its account: its notify and Call entities."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, recipient.subentry_id)},
+        name=recipient.title,
+        manufacturer="seven.io",
+        model="Recipient",
+        entry_type=DeviceEntryType.SERVICE,
+    )

@@ -8,13 +8,13 @@ from homeassistant.components.notify.const import ATTR_TARGET, ATTR_TITLE
 from homeassistant.components.notify.legacy import BaseNotificationService
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 from homeassistant.util import slugify
 
 from .const import DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import CallerIdConfigEntry
+from .entity import recipient_device
 from .helpers import invalid
 from .services import async_call_recipient
 
@@ -51,13 +51,7 @@ class RecipientNotifyEntity(NotifyEntity):
         self._entry = entry
         self._recipient = recipient
         self._attr_unique_id = recipient.subentry_id
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, recipient.subentry_id)},
-            name=recipient.title,
-            manufacturer="seven.io",
-            model="Recipient",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+        self._attr_device_info = recipient_device(recipient)
 
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Place the call."""
