@@ -1030,3 +1030,67 @@ async def test_balance_follows_the_calls_and_warns(
     await hass_api.wait_for_state(BALANCE, "11.98")
     (issue,) = await poll(low_credit_repair, "the low-credit repair")
     assert issue["translation_placeholders"]["balance"] == "11.98"
+
+
+async def add_recipient(
+    hass_api: HassClient, entry_id: str, name: str, number: str
+) -> dict[str, Any]:
+    """Add a recipient called from NUMBER, as the Add recipient dialog does."""
+    flow = await hass_api.request(
+        "POST",
+        "/api/config/config_entries/subentries/flow",
+        {"handler": [entry_id, "recipient"]},
+    )
+    return dict(
+        await hass_api.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            {"name": name, "number": number, "caller_id": NUMBER},
+        )
+    )
+
+
+@pytest.mark.hass_config(
+    "input_boolean:\n  front_door:\n"
+    "alert:\n  front_door:\n    name: Front door open\n"
+    "    entity_id: input_boolean.front_door\n    state: 'on'\n    repeat: 30\n"
+    "    skip_first: false\n    notifiers: [callerid_alice]\n"
+)
+async def test_an_alert_calls_a_recipient(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    http: aiohttp.ClientSession,
+    number: dict[str, Any],
+) -> None:
+    """Core's alert calls Alice through notify.callerid_alice; her Call entity ends it."""
+    _, sim_url = simulator
+    added = await add_recipient(hass_api, number["entry_id"], "Alice", PEOPLE[2])
+    assert added["type"] == "create_entry", added
+    await poll(
+        lambda: voice_status_hooks(http, sim_url, "demo-key"), "the voice_status hook"
+    )
+    await hass_api.wait_for_state("event.alice_call", "unknown")
+    services = await hass_api.request("GET", "/api/services")
+    notify = next(domain for domain in services if domain["domain"] == "notify")
+    assert "callerid_alice" in notify["services"], notify["services"].keys()
+
+    # The door opens (set through the API: what is under test is the alert).
+    await hass_api.request(
+        "POST",
+        "/api/services/input_boolean/turn_on",
+        {"entity_id": "input_boolean.front_door"},
+    )
+    (call,) = await poll(
+        lambda: calls_from(http, sim_url, NUMBER), "the alert's call to Alice"
+    )
+    assert call["recipient"] == digits(PEOPLE[2])
+    assert call["text"] == "Front door open"
+    await end_call(http, sim_url, call["call_id"], status="completed", duration=42)
+
+    async def answered() -> dict[str, Any] | None:
+        state = await hass_api.request("GET", "/api/states/event.alice_call")
+        return state if state["attributes"]["event_type"] == "answered" else None
+
+    state = await poll(answered, "Alice's Call event")
+    assert state["attributes"]["call_id"] == call["call_id"]
+    assert state["attributes"]["duration"] == 42
