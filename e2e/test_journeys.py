@@ -722,6 +722,60 @@ async def test_demo_dashboard(
 # Issue "Put the validated caller ID to work": callerid.call from the actions page
 
 
+async def _validated_account(
+    simulator: tuple[Simulator, str], hass_api: HassClient, http: aiohttp.ClientSession
+) -> None:
+    """Add the demo account against the simulator and validate NUMBER on it."""
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    code = (await hass_api.validate(NUMBER))["code"]
+    assert (await keypad(http, sim_url, NUMBER.replace(" ", ""), code))["validated"]
+    caller_id, _ = entity_ids(NUMBER)
+    await hass_api.wait_for_state(caller_id, "on")
+
+
+async def _pick_action(ui: HomeAssistantUI, typed: str, listed: str) -> None:
+    """Open the Actions page and pick an action, typing `typed`, clicking `listed`."""
+    await ui.goto("/config/tools/action")
+    picker = ui.page.locator("ha-service-picker")
+    await picker.click()
+    await picker.get_by_role("textbox").fill(typed)
+    await ui.page.get_by_text(listed, exact=True).click()
+
+
+ANSWERED_42_S = "called +49 30 1234567: answered, 42 s"
+
+
+async def _open_logbook_at(
+    ui: HomeAssistantUI, hass_api: HassClient, line: str
+) -> None:
+    """Open the Activity page once the recorder has `line`, and see it there.
+
+    The page starts from the recorder, then follows new entries from the last one it
+    read: a line not yet written when it opened, followed by a newer one, would only
+    show after a reload (the first event of a kind is written a little later).
+    """
+    await until(
+        lambda: hass_api.request("GET", "/api/logbook"),
+        lambda entries: any(entry.get("message") == line for entry in entries),
+    )
+    await ui.goto("/logbook")
+    await expect(ui.page.get_by_text(line)).to_be_visible(timeout=UPDATE)
+
+
+async def _answered_after_42_s(
+    simulator: tuple[Simulator, str], http: aiohttp.ClientSession
+) -> None:
+    """Have seven.io report the one call placed as completed after 42 s."""
+    sim, sim_url = simulator
+    (call_id,) = sim.calls
+    async with http.post(
+        f"{sim_url}/_sim/end_call",
+        json={"call_id": call_id, "status": "completed", "duration": 42},
+    ) as answer:
+        assert answer.status == 200, await answer.text()
+
+
 @pytest.mark.hass_config("recorder:\nlogbook:\n")
 async def test_call_from_actions(
     simulator: tuple[Simulator, str],
@@ -730,18 +784,10 @@ async def test_call_from_actions(
     ui: HomeAssistantUI,
 ) -> None:
     """Pick the validated number's sensor, type a recipient and a message, perform."""
-    sim, sim_url = simulator
-    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
-    code = (await hass_api.validate(NUMBER))["code"]
-    assert (await keypad(http, sim_url, NUMBER.replace(" ", ""), code))["validated"]
-    caller_id, _ = entity_ids(NUMBER)
-    await hass_api.wait_for_state(caller_id, "on")
+    sim, _ = simulator
+    await _validated_account(simulator, hass_api, http)
 
-    await ui.goto("/config/tools/action")
-    picker = ui.page.locator("ha-service-picker")
-    await picker.click()
-    await picker.get_by_role("textbox").fill("callerid.call")
-    await picker.get_by_text("callerid.call", exact=True).click()
+    await _pick_action(ui, "callerid.call", "callerid.call")
     row = ui.page.locator("ha-settings-row")
     entity = row.filter(has=ui.page.get_by_text("Caller ID", exact=True))
     await entity.locator("ha-entity-picker").click()
@@ -774,17 +820,10 @@ async def test_call_from_actions(
     assert voice["params"]["text"] == "The alarm went off at home."
 
     # seven.io reports the end; the logbook says how the call went.
-    (call_id,) = sim.calls
-    async with http.post(
-        f"{sim_url}/_sim/end_call",
-        json={"call_id": call_id, "status": "completed", "duration": 42},
-    ) as answer:
-        assert answer.status == 200, await answer.text()
+    await _answered_after_42_s(simulator, http)
     slug = re.sub(r"\D+", "_", NUMBER).strip("_")
     await hass_api.wait_for_state(f"sensor.{slug}_last_call", "answered")
-    await ui.goto("/logbook")
-    line = ui.page.get_by_text("called +49 30 1234567: answered, 42 s")
-    await expect(line).to_be_visible(timeout=UPDATE)
+    await _open_logbook_at(ui, hass_api, ANSWERED_42_S)
     await ui.shot("logbook-call-answered")
 
     # The account's device shows what the call left on it (12.34 - 0.045).
@@ -806,12 +845,8 @@ async def test_recipient_called_from_its_notify_entity(
     ui: HomeAssistantUI,
 ) -> None:
     """Add a recipient on the account's page, then call them with notify.send_message."""
-    sim, sim_url = simulator
-    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
-    code = (await hass_api.validate(NUMBER))["code"]
-    assert (await keypad(http, sim_url, NUMBER.replace(" ", ""), code))["validated"]
-    caller_id, _ = entity_ids(NUMBER)
-    await hass_api.wait_for_state(caller_id, "on")
+    sim, _ = simulator
+    await _validated_account(simulator, hass_api, http)
 
     await ui.open_integration("callerid")
     # Beside "Add seven.io account": an account has recipients as subentries.
@@ -824,11 +859,7 @@ async def test_recipient_called_from_its_notify_entity(
     await ui.close_flow()
     await hass_api.wait_for_state("notify.alice", "unknown")
 
-    await ui.goto("/config/tools/action")
-    picker = ui.page.locator("ha-service-picker")
-    await picker.click()
-    await picker.get_by_role("textbox").fill("notify.send_message")
-    await ui.page.get_by_text("Send a notification message", exact=True).click()
+    await _pick_action(ui, "notify.send_message", "Send a notification message")
     await ui.page.get_by_role("button", name="Add target").click()
     targets = ui.page.get_by_role("dialog", name="Select option")
     await targets.get_by_role("textbox").fill("Alice")
@@ -857,13 +888,9 @@ async def test_recipient_called_from_its_notify_entity(
     assert voice["params"]["to"] == "+49301234567"
     assert voice["params"]["text"] == "The alarm went off at home."
 
-    (call_id,) = sim.calls
-    async with http.post(
-        f"{sim_url}/_sim/end_call",
-        json={"call_id": call_id, "status": "completed", "duration": 42},
-    ) as answer:
-        assert answer.status == 200, await answer.text()
-    await ui.goto("/logbook")
-    line = ui.page.get_by_text("called +49 30 1234567: answered, 42 s")
-    await expect(line).to_be_visible(timeout=UPDATE)
+    await _answered_after_42_s(simulator, http)
+    await _open_logbook_at(ui, hass_api, ANSWERED_42_S)
+    # Alice's own line: her Call event entity, with how the call ended.
+    alice = ui.page.locator("ha-logbook-entry").filter(has_text="Alice")
+    await expect(alice.filter(has_text="Answered")).to_be_visible()
     await ui.shot("logbook-recipient-answered")
