@@ -13,6 +13,7 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
   or text after `POST /_sim/shapes {"message_id": "string"}`.
   Missing `to`/`text` answer 301/305, a text over 10,000 characters 401, no credit 500.
 - `GET /api/journal/voice` (`limit`): the account's calls, newest first, each field text.
+- `GET /api/analytics/date` (`start`, `end`): per day with calls, `voice` and `usage_eur`.
 - `POST /api/voice/{id}/hangup`: ends a call that goes on (`{"success", "error"}`);
   its end is reported as `completed` once answered, else `canceled`.
 - `/api/hooks`: `GET` lists the hooks of the key's account (`{"success", "code", "hooks"}`), `POST`
@@ -20,7 +21,8 @@ Gateway endpoints (each API key is an account of its own, with its scopes):
   one (`{"success": true, "id": 42}`), `DELETE` (`id`) removes one. The older
   `action=read|subscribe|unsubscribe` parameter is accepted too.
 All of them answer 900 for an unknown key and 902 for a key without the scope
-(`balance`, `validate_for_voice`, `voice`, `hooks`), and the injected faults apply.
+(`balance`, `validate_for_voice`, `voice`, `hooks`, `journal`, `analytics`), and the
+injected faults apply.
 
 Control endpoints under `/_sim/`:
 - `POST /_sim/keypad {number, digits}`: the person called for a validation types digits.
@@ -55,7 +57,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import logging
 import secrets
@@ -67,7 +69,9 @@ import phonenumbers
 from yarl import URL
 
 LOGGER = logging.getLogger(__name__)
-ALL_SCOPES = frozenset({"balance", "validate_for_voice", "voice", "hooks", "journal"})
+ALL_SCOPES = frozenset(
+    {"balance", "validate_for_voice", "voice", "hooks", "journal", "analytics"}
+)
 FIRST_CALLER_ID = 12345
 FIRST_CALL_ID = 123456789
 FIRST_HOOK_ID = 42
@@ -753,6 +757,32 @@ async def voice_journal(request: web.Request) -> web.Response:
     return web.json_response(rows[:limit])
 
 
+async def analytics_by_date(request: web.Request) -> web.Response:
+    """GET /api/analytics/date (`start`, `end`): per day with calls, their count and cost.
+
+    Rows as the OpenAPI's AnalyticsBase shows them (`usage_eur` a number); a call counts
+    on the day (UTC) it was placed; `start` defaults to 30 days ago, `end` to today.
+    """
+    sim = request.app[SIM]
+    if (refusal := _refusal(request, "analytics")) is not None:
+        return refusal
+    today = datetime.now(UTC).date()
+    start = request.query.get("start") or (today - timedelta(days=30)).isoformat()
+    end = request.query.get("end") or today.isoformat()
+    account = sim.account(_key(request))
+    days: dict[str, int] = {}
+    for call in sim.calls.values():
+        day = call.placed[:10]
+        if sim.account(call.key) == account and start <= day <= end:
+            days[day] = days.get(day, 0) + 1
+    rows = [
+        {"date": day, "sms": 0, "rcs": 0, "voice": count, "hlr": 0, "mnp": 0}
+        | {"inbound": 0, "usage_eur": round(count * PRICE_PER_MINUTE, 4)}
+        for day, count in sorted(days.items())
+    ]
+    return web.json_response(rows)
+
+
 async def end_call(request: web.Request) -> web.Response:
     """POST /_sim/end_call {call_id, status?, duration?, sequence?}: end a call."""
     body = await _control_body(request)
@@ -1076,6 +1106,7 @@ def create_app(simulator: Simulator | None = None) -> web.Application:
     app.router.add_post("/api/voice", voice)
     app.router.add_post("/api/voice/{call_id}/hangup", hang_up)
     app.router.add_get("/api/journal/voice", voice_journal)
+    app.router.add_get("/api/analytics/date", analytics_by_date)
     app.router.add_route("*", "/api/hooks", hooks)
     app.router.add_post("/_sim/keypad", keypad)
     app.router.add_post("/_sim/progress", progress)

@@ -30,6 +30,7 @@ NUMBER = "+4917612345678"
 CALLER_ID = "binary_sensor.49_176_12345678_caller_id"
 LAST_CALL = "sensor.49_176_12345678_last_call"
 BALANCE = "sensor.seven_io_balance"
+SPENT = "sensor.seven_io_spent_today"
 OTHER_NUMBER = "+4930123456"
 OTHER_CALLER_ID = "binary_sensor.49_30_123456_caller_id"
 OTHER_LAST_CALL = "sensor.49_30_123456_last_call"
@@ -1030,6 +1031,13 @@ async def test_balance_follows_the_calls_and_warns(
     await hass_api.wait_for_state(BALANCE, "11.98")
     (issue,) = await poll(low_credit_repair, "the low-credit repair")
     assert issue["translation_placeholders"]["balance"] == "11.98"
+
+    # What the calls cost today: seven.io's analytics, asked hourly or when updated.
+    await hass_api.wait_for_state(SPENT, "0")  # asked at setup, before the calls
+    await hass_api.request(
+        "POST", "/api/services/homeassistant/update_entity", {"entity_id": SPENT}
+    )
+    await hass_api.wait_for_state(SPENT, "0.36")
 
 
 async def add_recipient(

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import copy
+from datetime import UTC, datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import jsonschema
 import pytest
 from yarl import URL
 
-from callerid_dev.gateway_sim import Simulator
+from callerid_dev.gateway_sim import ALL_SCOPES, PRICE_PER_MINUTE, Simulator
 from callerid_dev.harness import free_port, simulator_server
 from custom_components.callerid.api import (
     AlreadyValidated,
@@ -1140,3 +1141,27 @@ async def test_journal_and_hang_up_match_openapi(gateway: Any) -> None:
     (ended,) = await seven.voice_journal("2026-01-01")
     assert (ended.status, ended.duration) == ("canceled", 0)
     jsonschema.validate(await raw(gateway, "GET", "journal/voice"), journal_schema)
+
+
+async def test_analytics_by_date_match_openapi(gateway: Any) -> None:
+    """Each day's calls and their cost, as the OpenAPI shows them; the client sums today."""
+    await validated(gateway)
+    seven = client(gateway)
+    for _ in range(3):
+        assert (
+            (await seven.voice(to=OTHER, text="Hallo", sender=NUMBER)).calls[0].success
+        )
+    schema = OPENAPI["paths"]["/analytics/date"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"] | {"components": OPENAPI["components"]}
+    rows = await raw(gateway, "GET", "analytics/date")
+    jsonschema.validate(rows, schema)
+    today = datetime.now(UTC).date().isoformat()
+    assert [(row["date"], row["voice"]) for row in rows] == [(today, 3)]
+    assert await seven.spent(today) == pytest.approx(3 * PRICE_PER_MINUTE)
+    assert await seven.spent("2026-01-01") == 0
+    gateway[0].keys["other-key"] = ALL_SCOPES
+    assert await client(gateway, key="other-key").spent(today) == 0  # its own account
+    gateway[0].keys["no-analytics"] = ALL_SCOPES - {"analytics"}
+    with pytest.raises(SevenMissingScopeError):
+        await client(gateway, key="no-analytics").spent(today)

@@ -47,6 +47,7 @@ VALIDATE_URL = f"{GATEWAY}/validate_for_voice"
 HOOKS_URL = f"{GATEWAY}/hooks"
 VOICE_URL = f"{GATEWAY}/voice"
 JOURNAL_URL = f"{GATEWAY}/journal/voice"
+ANALYTICS_URL = f"{GATEWAY}/analytics/date"
 EXTERNAL_URL = "https://home.example.org"
 # A gateway simulator on this machine, as the end-to-end tests run one.
 LOCAL_GATEWAY = "http://127.0.0.1:8765/api"
@@ -96,6 +97,7 @@ def local_gateway_entry(aioclient_mock: AiohttpClientMocker) -> MockConfigEntry:
     )
     aioclient_mock.get(f"{LOCAL_GATEWAY}/hooks", json={"success": True, "hooks": []})
     aioclient_mock.post(f"{LOCAL_GATEWAY}/hooks", json={"success": True, "id": 42})
+    aioclient_mock.get(f"{LOCAL_GATEWAY}/analytics/date", json=[])
     # Ids of its own: it may be set up beside mock_config_entry.
     return MockConfigEntry(
         domain=DOMAIN,
@@ -120,6 +122,7 @@ def hooks(aioclient_mock: AiohttpClientMocker) -> AiohttpClientMocker:
     aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
     aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
     aioclient_mock.get(JOURNAL_URL, json=[])
+    aioclient_mock.get(ANALYTICS_URL, json=[])
     return aioclient_mock
 
 
@@ -128,7 +131,8 @@ def answer_from_now_on(
 ) -> None:
     """Make seven.io answer GET `url` so from now on, the rest as a loaded entry needs.
 
-    The other answers: the balance, no hooks yet (one created), an empty journal.
+    The other answers: the balance, no hooks yet (one created), an empty journal,
+    nothing spent.
     """
     aioclient_mock.clear_requests()
     aioclient_mock.get(url, **answer)  # the first match wins
@@ -136,6 +140,7 @@ def answer_from_now_on(
     aioclient_mock.get(HOOKS_URL, json={"success": True, "hooks": []})
     aioclient_mock.post(HOOKS_URL, json={"success": True, "id": 42})
     aioclient_mock.get(JOURNAL_URL, json=[])
+    aioclient_mock.get(ANALYTICS_URL, json=[])
 
 
 @pytest.fixture

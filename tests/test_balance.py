@@ -17,11 +17,13 @@ from custom_components.callerid.const import DOMAIN
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 
-from .conftest import BALANCE_URL, HOOKS_URL, answer_from_now_on
+from .conftest import ANALYTICS_URL, BALANCE_URL, HOOKS_URL, answer_from_now_on
 
 BALANCE = "sensor.seven_io_balance"
 LOW = "binary_sensor.seven_io_low_balance"
+SPENT = "sensor.seven_io_spent_today"
 
 
 def answer_balance(aioclient_mock: AiohttpClientMocker, **answer: object) -> None:
@@ -48,6 +50,32 @@ async def test_balance_follows_the_calls(
     assert hass.states.get(BALANCE).state == "7.5"
     paths = [c[1].path for c in aioclient_mock.mock_calls]
     assert paths.count("/api/balance") == 1, paths
+
+
+async def test_spent_today(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Today's cost from seven.io's analytics, at setup and hourly; 902: unavailable."""
+    today = dt_util.now().date().isoformat()
+    rows = [{"date": "2026-01-01", "usage_eur": 9}, {"date": today, "usage_eur": 0.135}]
+    answer_from_now_on(aioclient_mock, ANALYTICS_URL, json=rows)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get(SPENT)
+    assert (state.state, state.attributes["unit_of_measurement"]) == ("0.135", "EUR")
+    (asked,) = [c[1] for c in aioclient_mock.mock_calls if c[1].path.endswith("date")]
+    assert dict(asked.query) == {"start": today, "end": today}
+
+    for answer, shown in (("700", "0.135"), ("902", STATE_UNAVAILABLE)):
+        answer_from_now_on(aioclient_mock, ANALYTICS_URL, text=answer)
+        freezer.tick(timedelta(minutes=61))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        assert hass.states.get(SPENT).state == shown  # an error keeps the last value
 
 
 async def test_without_the_balance_right_the_sensor_is_unavailable(

@@ -381,8 +381,9 @@ async def test_no_public_url_is_a_repair_at_setup(
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, "callback_unreachable")
     # Nothing but the hook check (which also checks the key and deletes a hook left
-    # over) and the balance.
+    # over), the balance and what was spent today.
     assert sorted(call[1].path for call in gateway.mock_calls) == [
+        "/api/analytics/date",
         "/api/balance",
         "/api/hooks",
     ]
@@ -489,9 +490,9 @@ async def test_numbers_past_the_entity_limit_get_none(
             )
         ]
 
-    # Room for two numbers' three enabled entities each.
+    # Room for two numbers' three enabled entities each, and the account's two.
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 7
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 8
     ):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
@@ -505,7 +506,7 @@ async def test_numbers_past_the_entity_limit_get_none(
         assert issue.translation_placeholders == {
             "title": mock_config_entry.title,
             "count": "1",
-            "limit": "7",
+            "limit": "8",
         }
         # Still known: its record is kept and a restart keeps the same numbers shown.
         assert mock_config_entry.runtime_data.numbers.get(numbers[2]) is not None
@@ -525,6 +526,63 @@ async def test_numbers_past_the_entity_limit_get_none(
         await hass.async_block_till_done()
         assert shown() == numbers[1:]
         assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_the_account_and_its_recipients_keep_their_room(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Room is kept for the account's sensors and a recipient's two entities first.
+
+    Numbers that would take it are not shown: Home Assistant would drop whichever
+    entity came last, one of a number's or the Balance sensor.
+    """
+    numbers = ["+4917612345671", "+4917612345672"]
+    records = [
+        _RECORD
+        | {"number": number, "formatted": f"+49 176 {number[6:]}"}
+        | {"status": "validated", "token_hash": None}
+        | {"completed_at": "2026-11-27T12:01:00+00:00"}
+        for number in numbers
+    ]
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = json.loads(
+        _stored(*records)
+    )
+    recipient = {"number": "+4930123456", "caller_id": numbers[0]}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=dict(mock_config_entry.data),
+        entry_id=mock_config_entry.entry_id,
+        subentries_data=[
+            {
+                "data": recipient,
+                "subentry_type": "recipient",
+                "title": "Alice",
+                "unique_id": recipient["number"],
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    # Two numbers' six, the account's two and Alice's two would be ten.
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    for entity_id in (
+        "sensor.seven_io_balance",
+        "sensor.seven_io_spent_today",
+        "notify.alice",
+        "event.alice_call",
+        "binary_sensor.49_176_12345671_caller_id",
+    ):
+        assert hass.states.get(entity_id) is not None, entity_id
+    assert hass.states.get("binary_sensor.49_176_12345672_caller_id") is None
+    assert hass.states.get("sensor.49_176_12345672_status") is None
 
 
 async def test_partly_registered_numbers_count_what_they_still_need(
@@ -565,9 +623,10 @@ async def test_partly_registered_numbers_count_what_they_still_need(
                 config_entry=mock_config_entry,
                 disabled_by=disabled_by,
             )
-    # 4 enabled; room for 3 more: the two numbers' Last call sensors, not the third's 3.
+    # 4 enabled; room for 5 more: the account's 2 sensors, the two numbers' Last call
+    # sensors, not the third's 3.
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 7
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
     ):
         assert await hass.config_entries.async_setup(entry_id)
         await hass.async_block_till_done()

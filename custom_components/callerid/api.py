@@ -245,6 +245,18 @@ class SevenClient:
             raise SevenApiError("unexpected_response")
         return tuple(_journal_call(row) for row in rows)
 
+    async def spent(self, day: str) -> float:
+        """Return what the account spent on `day` (YYYY-MM-DD) in euros, from analytics."""
+        query = {"start": day, "end": day}
+        rows = await self._request("GET", "analytics/date", query=query)
+        if not isinstance(rows, list):
+            raise SevenApiError("unexpected_response")
+        return sum(
+            _number(row.get("usage_eur")) or 0
+            for row in rows
+            if isinstance(row, dict) and str(row.get("date")).startswith(day)
+        )
+
     async def hooks(self) -> tuple[Hook, ...]:
         """Return the account's webhooks."""
         hooks = _hooks_answer(await self._request("GET", "hooks")).get("hooks", [])

@@ -45,6 +45,10 @@ ENABLED_ENTITIES: Final = (
     ("sensor", "last_call"),
 )
 
+# The account's (sensors: key) and each recipient's (platform: unique id suffix).
+ACCOUNT_ENTITIES: Final = ("balance", "spent_today")
+RECIPIENT_ENTITIES: Final = (("notify", ""), ("event", "_call"))
+
 ISSUE_CALLBACK_UNREACHABLE: Final = "callback_unreachable"
 ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
 ISSUE_HOOK_SYNC_FAILED: Final = "hook_sync_failed"

@@ -9,7 +9,14 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import slugify
 
-from .const import DOMAIN, ENABLED_ENTITIES, ISSUE_TOO_MANY_NUMBERS
+from .const import (
+    ACCOUNT_ENTITIES,
+    DOMAIN,
+    ENABLED_ENTITIES,
+    ISSUE_TOO_MANY_NUMBERS,
+    RECIPIENT_ENTITIES,
+    SUBENTRY_RECIPIENT,
+)
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .helpers import async_entity_room, async_issue, signal
 from .models import NumberRecord
@@ -27,7 +34,7 @@ def async_hide_numbers_past_limit(
     while there is room for those not registered yet.
     """
     registry = er.async_get(hass)
-    room = async_entity_room(hass, entry)
+    room = async_entity_room(hass, entry) - _unregistered_own(registry, entry)
     numbers = entry.runtime_data.numbers
     hidden: set[str] = set()
     # With room for every entity of every number (the usual case), nothing to count.
@@ -52,6 +59,19 @@ def async_hide_numbers_past_limit(
         limit=f"{entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY:,}",
     )
     return frozenset(hidden)
+
+
+def _unregistered_own(registry: er.EntityRegistry, entry: CallerIdConfigEntry) -> int:
+    """Return how many of the account's and recipients' entities are not registered."""
+    own = [("sensor", f"{entry.entry_id}_{key}") for key in ACCOUNT_ENTITIES] + [
+        (platform, f"{recipient.subentry_id}{suffix}")
+        for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+        for platform, suffix in RECIPIENT_ENTITIES
+    ]
+    return sum(
+        registry.async_get_entity_id(platform, DOMAIN, unique_id) is None
+        for platform, unique_id in own
+    )
 
 
 @callback

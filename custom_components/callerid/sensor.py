@@ -1,6 +1,6 @@
 """Per number: the validation's status, when it last completed, the last call from it.
 
-Per account: its balance.
+Per account: its balance, and what it spent today.
 """
 
 from datetime import datetime, timedelta
@@ -10,8 +10,10 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .const import ValidationStatus
+from .api import SevenError, SevenMissingScopeError
+from .const import LOGGER, ValidationStatus
 from .coordinator import CallerIdConfigEntry
 from .entity import AccountEntity, CallerIdEntity, async_add_number_entities
 from .helpers import signal
@@ -38,7 +40,12 @@ async def async_setup_entry(
         # entity in the middle of a callback costs it more than all else it does.
         (CallerIdStatusSensor, CallerIdCompletedSensor, CallerIdLastCallSensor),
     )
-    async_add_entities([CallerIdBalanceSensor(entry.runtime_data)])
+    async_add_entities(
+        [
+            CallerIdBalanceSensor(entry.runtime_data),
+            CallerIdSpentSensor(entry.runtime_data),
+        ]
+    )
 
 
 class CallerIdStatusSensor(CallerIdEntity, SensorEntity):
@@ -124,3 +131,38 @@ class CallerIdBalanceSensor(AccountEntity, SensorEntity):
     async def async_update(self) -> None:
         """Ask seven.io."""
         await self._coordinator.async_refresh_balance()
+
+
+class CallerIdSpentSensor(AccountEntity, SensorEntity):
+    """What the account spent today, in euros: seven.io's analytics, asked hourly.
+
+    Unavailable until seven.io told it, and while the key lacks the `analytics` right.
+    """
+
+    _attr_translation_key = "spent_today"
+    _attr_device_class = SensorDeviceClass.MONETARY
+    _attr_native_unit_of_measurement = "EUR"  # seven.io's analytics count in euros
+    _attr_should_poll = True
+    _known = False
+
+    @property
+    def available(self) -> bool:
+        """Return whether seven.io told what was spent."""
+        return self._known
+
+    async def async_added_to_hass(self) -> None:
+        """Ask at once, not only in an hour."""
+        await super().async_added_to_hass()
+        self.async_schedule_update_ha_state(force_refresh=True)
+
+    async def async_update(self) -> None:
+        """Ask seven.io about today (Home Assistant's day); keep the last on an error."""
+        today = dt_util.now().date().isoformat()
+        try:
+            self._attr_native_value = await self._coordinator.client.spent(today)
+        except SevenMissingScopeError:
+            self._known = False
+        except SevenError as err:
+            LOGGER.debug("Could not read what was spent today: %s", err)
+        else:
+            self._known = True
