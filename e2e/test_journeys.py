@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 import json
 from pathlib import Path
 import re
+import sys
 from typing import Any
 
 import aiohttp
 from playwright.async_api import expect
 import pytest
+from yarl import URL
 
 from callerid_dev.develop import DASHBOARD, DEMO_NUMBER, prepare
 from callerid_dev.gateway_sim import ALL_SCOPES, Simulator
@@ -894,3 +896,78 @@ async def test_recipient_called_from_its_notify_entity(
     alice = ui.page.locator("ha-logbook-entry").filter(has_text="Alice")
     await expect(alice.filter(has_text="Answered")).to_be_visible()
     await ui.shot("logbook-recipient-answered")
+
+
+# Issue "Validate a caller ID in one dialog": Add caller ID on the account's page
+
+
+async def _type_on_the_phone(
+    sim_url: str, number: str, code: str, *, accepted: bool = True
+) -> None:
+    """Type the code on the phone seven.io rings, with scripts/keypad's program."""
+    typed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "callerid_dev.keypad",
+        number,
+        code,
+        "--port",
+        str(URL(sim_url).port),
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    assert await asyncio.wait_for(typed.wait(), STEP_TIMEOUT / 1000) == (
+        0 if accepted else 1
+    )
+
+
+async def _add_caller_id(ui: HomeAssistantUI, typed: str) -> str:
+    """Open Add caller ID, type the number, submit; return the code the dialog shows."""
+    await ui.open_integration("callerid")
+    await ui.page.get_by_role("button", name="Add caller ID").click()
+    await expect(ui.flow.get_by_role("dialog")).to_be_visible()
+    await ui.fill({"Phone number": typed})
+    await ui.submit()
+    calling = ui.flow.get_by_text(re.compile(r"seven\.io is calling .*: answer"))
+    await expect(calling).to_be_visible()
+    code = re.search(r"type (\d{6})", await calling.inner_text())
+    assert code is not None
+    return code.group(1)
+
+
+async def test_add_caller_id_in_one_dialog(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    ui: HomeAssistantUI,
+) -> None:
+    """Add caller ID: the code in the dialog, typed on the phone, the result in it.
+
+    Then a wrong code, and a dialog closed halfway whose validation goes on.
+    """
+    _, sim_url = simulator
+    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+
+    code = await _add_caller_id(ui, "0176 12345678")
+    await ui.shot("caller-id-dialog-code")
+    await _type_on_the_phone(sim_url, "+4917612345678", code)
+    await expect(
+        ui.flow.get_by_text("+49 176 12345678 is validated", exact=False)
+    ).to_be_visible(timeout=UPDATE)
+    await ui.shot("caller-id-dialog-validated")
+    await ui.close_flow()
+    caller_id, _ = entity_ids("+49 176 12345678")
+    await hass_api.wait_for_state(caller_id, "on")
+
+    code = await _add_caller_id(ui, "030 1234567")
+    wrong = "000000" if code != "000000" else "111111"
+    await _type_on_the_phone(sim_url, "+49301234567", wrong, accepted=False)
+    await expect(
+        ui.flow.get_by_text("The validation of +49 30 1234567 failed")
+    ).to_be_visible(timeout=UPDATE)
+    await ui.shot("caller-id-dialog-failed")
+    await ui.close_flow()
+
+    code = await _add_caller_id(ui, "040 123456")
+    await ui.dismiss_flow()  # closed halfway: the validation goes on
+    await _type_on_the_phone(sim_url, "+4940123456", code)
+    caller_id, _ = entity_ids("+49 40 123456")
+    await hass_api.wait_for_state(caller_id, "on")

@@ -224,11 +224,8 @@ class CallLog:
             ended = replace(call, outcome=outcome)
             await self._owner.async_write(calls={call_id: ended})
             self._keep(ended)
-        ending = {
-            "status": status,
-            "outcome": outcome.value,
-            "answered": outcome is CallOutcome.ANSWERED,
-        }
+        answered = outcome is CallOutcome.ANSWERED
+        ending = {"status": status, "outcome": outcome.value, "answered": answered}
         _fire(self._owner, EVENT_CALL_ENDED, ended, **ending, duration=duration)
         return ended
 

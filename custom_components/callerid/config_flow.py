@@ -1,6 +1,8 @@
 """Config flow: ask for the seven.io API key and check it before it is stored."""
 
+import asyncio
 from collections.abc import Mapping
+import contextlib
 import hashlib
 import itertools
 from typing import Any
@@ -21,7 +23,9 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 
 from .api import (
     DEFAULT_BASE_URL,
@@ -47,12 +51,15 @@ from .const import (
     DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     LOGGER,
+    SUBENTRY_CALLER_ID,
     SUBENTRY_RECIPIENT,
+    ValidationStatus,
 )
 from .coordinator import CallerIdConfigEntry
-from .helpers import seven_client
+from .helpers import seven_client, signal
+from .models import NumberRecord
 from .phone import format_number, to_e164
-from .reachability import async_our_hooks
+from .reachability import async_our_hooks, has_public_url
 
 TITLE = "seven.io"
 
@@ -113,8 +120,8 @@ class CallerIdConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: CallerIdConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Return the subentries an account has: the people it calls."""
-        return {SUBENTRY_RECIPIENT: RecipientFlow}
+        """Return what an account's page adds: caller IDs, and the people it calls."""
+        return {SUBENTRY_CALLER_ID: CallerIdFlow, SUBENTRY_RECIPIENT: RecipientFlow}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -439,31 +446,36 @@ class RecipientFlow(ConfigSubentryFlow):
                 return self.async_update_and_abort(
                     entry, recipient, title=name, data=data, unique_id=number
                 )
-        schema = probatio.Schema(
-            {
-                probatio.Required(CONF_NAME): selector.TextSelector(),
-                probatio.Required(CONF_NUMBER): selector.TextSelector(
-                    selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
-                ),
-                probatio.Required(CONF_CALLER_ID, default=callers[0]["value"]): (
-                    selector.SelectSelector(
-                        selector.SelectSelectorConfig(
-                            options=callers, mode=selector.SelectSelectorMode.DROPDOWN
-                        )
-                    )
-                ),
-            }
-        )
         if user_input is None and recipient is not None:
-            number = recipient.data[CONF_NUMBER]
             user_input = {**recipient.data, CONF_NAME: recipient.title}
-            user_input[CONF_NUMBER] = format_number(number)
+            user_input[CONF_NUMBER] = format_number(recipient.data[CONF_NUMBER])
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                _recipient_schema(callers), user_input
+            ),
             errors=errors,
             description_placeholders={"country": self.hass.config.country or "-"},
         )
+
+
+def _recipient_schema(callers: list[selector.SelectOptionDict]) -> probatio.Schema:
+    """Return the recipient form: name, number, and the caller ID (the first chosen)."""
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_NAME): selector.TextSelector(),
+            probatio.Required(CONF_NUMBER): selector.TextSelector(
+                selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
+            ),
+            probatio.Required(CONF_CALLER_ID, default=callers[0]["value"]): (
+                selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=callers, mode=selector.SelectSelectorMode.DROPDOWN
+                    )
+                )
+            ),
+        }
+    )
 
 
 def _recipient_errors(
@@ -487,3 +499,124 @@ def _recipient_errors(
     if any(other.title.casefold() == name.casefold() for other in others):
         return {CONF_NAME: "name_taken"}
     return {}
+
+
+class CallerIdFlow(ConfigSubentryFlow):
+    """Validate a caller ID in one dialog: the number, the code on screen, the result.
+
+    The validation is the one `callerid.validate` starts: closing the dialog leaves it
+    going; opening it again for the number shows where it stands.
+    """
+
+    _number: str
+    _code: str | None = None
+    _wait: asyncio.Task[None] | None = None
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the number; start its validation once seven.io can report to us."""
+        entry: CallerIdConfigEntry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        errors: dict[str, str] = {}
+        placeholders = {"country": self.hass.config.country or "-", "error": ""}
+        if not has_public_url(self.hass, entry):
+            errors["base"] = "callback_unreachable"
+        elif user_input is not None:
+            number = to_e164(user_input[CONF_NUMBER], self.hass.config.country)
+            if number is None:
+                errors[CONF_NUMBER] = "invalid_number"
+            elif _pending(entry, number):
+                self._number = number  # under way: the dialog shows where it stands
+                return await self.async_step_wait()
+            else:
+                try:
+                    started = await entry.runtime_data.validations.async_validate(
+                        number
+                    )
+                except HomeAssistantError as err:
+                    errors["base"] = "validation_refused"
+                    placeholders["error"] = str(err)
+                else:
+                    self._number, self._code = number, started["code"]
+                    return await self.async_step_wait()
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_NUMBER): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_wait(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the code while seven.io calls; go on once the validation ended."""
+        entry: CallerIdConfigEntry = self._get_entry()
+        if self._wait is None:
+            if not _pending(entry, self._number):
+                return await self.async_step_finish()  # it ended already
+            self._wait = self.hass.async_create_task(self._async_until_ended(entry))
+        if self._wait.done():
+            return self.async_show_progress_done(next_step_id="finish")
+        return self.async_show_progress(
+            step_id="wait",
+            progress_action="calling" if self._code else "under_way",
+            progress_task=self._wait,
+            description_placeholders={
+                "number": format_number(self._number),
+                "code": self._code or "",
+            },
+        )
+
+    async def async_step_finish(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Say how the validation ended: validated, failed (and why), or expired."""
+        entry: CallerIdConfigEntry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        record = entry.runtime_data.numbers.get(self._number)
+        status = record.status if record else ValidationStatus.EXPIRED
+        return self.async_abort(
+            reason=f"validation_{status.value}",
+            description_placeholders={
+                "number": format_number(self._number),
+                "error": (record.error if record else None) or "",
+            },
+        )
+
+    async def _async_until_ended(self, entry: CallerIdConfigEntry) -> None:
+        """Return once the number's validation is no longer pending (expiry ends it)."""
+        ended = asyncio.Event()
+
+        @callback
+        def _changed(record: NumberRecord) -> None:
+            if record.status is not ValidationStatus.PENDING:
+                ended.set()
+
+        unsubscribe = async_dispatcher_connect(
+            self.hass, signal(entry.entry_id, self._number), _changed
+        )
+        # A minute past the code's lifetime: the expiry has ended it by then.
+        lifetime = entry.runtime_data.code_lifetime.total_seconds() + 60
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(lifetime):
+                    if _pending(entry, self._number):
+                        await ended.wait()
+        finally:
+            unsubscribe()
+
+
+def _pending(entry: CallerIdConfigEntry, number: str) -> bool:
+    """Return whether a validation of `number` is under way."""
+    record = entry.runtime_data.numbers.get(number)
+    return record is not None and record.status is ValidationStatus.PENDING

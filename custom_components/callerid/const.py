@@ -15,6 +15,7 @@ CONF_CALL_CLOUDHOOK_URL: Final = "call_cloudhook_url"
 
 # A person to call, added under an account: a config subentry with a notify entity.
 SUBENTRY_RECIPIENT: Final = "recipient"
+SUBENTRY_CALLER_ID: Final = "caller_id"
 CONF_NUMBER: Final = "number"
 CONF_CALLER_ID: Final = "caller_id"
 

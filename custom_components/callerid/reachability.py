@@ -82,14 +82,14 @@ def async_check_reachability(hass: HomeAssistant, *, unreachable: bool = False) 
     """Show the unreachable-callback repair while an entry is set up without a public URL."""
     present = unreachable or any(
         entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
-        and not _has_public_url(hass, entry)
+        and not has_public_url(hass, entry)
         for entry in hass.config_entries.async_entries(DOMAIN)
     )
     async_issue(hass, ISSUE_CALLBACK_UNREACHABLE, present=present)
 
 
 @callback
-def _has_public_url(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
+def has_public_url(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
     """Return whether the entry's gateway can reach Home Assistant (cloudhook, external)."""
     if "cloud" in hass.config.components:
         from homeassistant.components import cloud  # noqa: PLC0415

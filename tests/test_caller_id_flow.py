@@ -1,0 +1,207 @@
+"""Add caller ID: the dialog that validates a number, shows the code and the result."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import (
+    AiohttpClientMocker,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.callerid.const import SUBENTRY_CALLER_ID
+from custom_components.callerid.validation import Validations
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from .conftest import (
+    ALREADY,
+    NUMBER,
+    SEVEN_OK,
+    STATUS_ID,
+    answer_validation,
+    callback_path,
+    validate_calls,
+)
+
+TYPED = "0176 12345678"  # as a person types it; Home Assistant's country is DE
+
+
+async def _open(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_CALLER_ID), context={"source": "user"}
+    )
+    return dict(result)
+
+
+async def _submit(hass: HomeAssistant, flow_id: str, number: str) -> dict[str, Any]:
+    result = await hass.config_entries.subentries.async_configure(
+        flow_id, {"number": number}
+    )
+    return dict(result)
+
+
+async def _started(
+    hass: HomeAssistant, entry: MockConfigEntry, aioclient_mock: AiohttpClientMocker
+) -> dict[str, Any]:
+    """Open the dialog, type the number; seven.io answers with a code."""
+    answer_validation(aioclient_mock, json={"success": True, "code": "699350"})
+    opened = await _open(hass, entry)
+    assert opened["type"] is FlowResultType.FORM
+    return await _submit(hass, opened["flow_id"], TYPED)
+
+
+async def _finished(hass: HomeAssistant, flow_id: str) -> dict[str, Any]:
+    """Let the progress task end and the flow go on to its result."""
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_configure(flow_id)
+    return dict(result)
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason", "error"),
+    [
+        (SEVEN_OK, "validation_validated", ""),
+        (SEVEN_OK | {"success": "0", "error": "Wrong code"}, "validation_failed", ""),
+    ],
+)
+async def test_the_code_on_screen_then_the_result(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    answer: dict[str, str],
+    reason: str,
+    error: str,
+) -> None:
+    """The dialog shows the code while seven.io calls, then how the validation ended."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    assert waiting["type"] is FlowResultType.SHOW_PROGRESS
+    assert waiting["progress_action"] == "calling"
+    assert waiting["description_placeholders"] == {
+        "number": "+49 176 12345678",
+        "code": "699350",
+    }
+    assert hass.states.get(STATUS_ID).state == "pending"  # as any validation
+
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(answer))).status == 200
+    done = await _finished(hass, waiting["flow_id"])
+    assert done["type"] is FlowResultType.ABORT
+    assert done["reason"] == reason
+    assert done["description_placeholders"]["number"] == "+49 176 12345678"
+    if reason == "validation_failed":
+        assert done["description_placeholders"]["error"] == "Wrong code"
+
+
+async def test_expired(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Nobody typed the code in its lifetime: the dialog says it expired."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    freezer.tick(timedelta(minutes=15))
+    async_fire_time_changed(hass)
+    done = await _finished(hass, waiting["flow_id"])
+    assert done["reason"] == "validation_expired"
+    assert hass.states.get(STATUS_ID).state == "expired"
+
+
+async def test_already_validated_finishes_at_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """seven.io knew the number: no code, no waiting."""
+    answer_validation(aioclient_mock, json=ALREADY)
+    opened = await _open(hass, init_integration)
+    done = await _submit(hass, opened["flow_id"], TYPED)
+    assert (done["type"], done["reason"]) == (
+        FlowResultType.ABORT,
+        "validation_validated",
+    )
+
+
+async def test_callback_before_the_progress_is_shown(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """seven.io's callback lands before the dialog shows the code: the result at once."""
+    client = await hass_client_no_auth()
+    validate = Validations.async_validate
+
+    async def then_the_callback(self: Validations, number: str) -> dict[str, Any]:
+        started = await validate(self, number)
+        path = callback_path(aioclient_mock)
+        assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+        return started
+
+    with patch.object(Validations, "async_validate", then_the_callback):
+        done = await _started(hass, init_integration, aioclient_mock)
+    assert (done["type"], done["reason"]) == (
+        FlowResultType.ABORT,
+        "validation_validated",
+    )
+
+
+async def test_closed_and_opened_again(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Closing the dialog leaves the validation going; opening it again shows it."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    hass.config_entries.subentries.async_abort(waiting["flow_id"])
+    await hass.async_block_till_done()
+    assert hass.states.get(STATUS_ID).state == "pending"
+
+    again = await _submit(
+        hass, (await _open(hass, init_integration))["flow_id"], NUMBER
+    )
+    assert again["type"] is FlowResultType.SHOW_PROGRESS
+    assert again["progress_action"] == "under_way"  # the code is in the notification
+    assert len(validate_calls(aioclient_mock)) == 1  # the phone did not ring again
+
+    client = await hass_client_no_auth()
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    done = await _finished(hass, again["flow_id"])
+    assert done["reason"] == "validation_validated"
+    assert hass.states.get(STATUS_ID).state == "validated"
+
+
+async def test_form_errors(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """A bad number, seven.io's refusal and no public URL are said in the form."""
+    opened = await _open(hass, init_integration)
+    result = await _submit(hass, opened["flow_id"], "12")
+    assert result["errors"] == {"number": "invalid_number"}
+
+    answer_validation(aioclient_mock, text="902")
+    result = await _submit(hass, opened["flow_id"], TYPED)
+    assert result["errors"] == {"base": "validation_refused"}
+    assert "access right" in result["description_placeholders"]["error"]
+
+    await hass.config.async_update(external_url=None)
+    result = await _open(hass, init_integration)
+    assert result["errors"] == {"base": "callback_unreachable"}
+    result = await _submit(hass, result["flow_id"], TYPED)
+    assert result["errors"] == {"base": "callback_unreachable"}
+    assert len(validate_calls(aioclient_mock)) == 1  # only the refused one
