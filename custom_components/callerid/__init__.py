@@ -69,8 +69,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 
     @callback
     def _state_changed() -> None:
-        # Loaded or unloading: the legacy notify services follow the recipients.
-        hass.async_create_task(async_reload_notify(hass, DOMAIN), eager_start=True)
+        # Loaded or unloading: the legacy notify services follow the recipients. In
+        # the background: Home Assistant stopping need not wait for it.
+        hass.async_create_background_task(
+            async_reload_notify(hass, DOMAIN), f"{DOMAIN} notify", eager_start=True
+        )
 
     entry.async_on_unload(entry.add_update_listener(_async_changed))
     entry.async_on_unload(entry.async_on_state_change(_state_changed))
