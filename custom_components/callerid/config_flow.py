@@ -501,6 +501,15 @@ def _recipient_errors(
     return {}
 
 
+_NUMBER_FORM = probatio.Schema(
+    {
+        probatio.Required(CONF_NUMBER): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
+        )
+    }
+)
+
+
 class CallerIdFlow(ConfigSubentryFlow):
     """Validate a caller ID in one dialog: the number, the code on screen, the result.
 
@@ -541,16 +550,9 @@ class CallerIdFlow(ConfigSubentryFlow):
                 else:
                     self._number, self._code = number, started["code"]
                     return await self.async_step_wait()
-        schema = probatio.Schema(
-            {
-                probatio.Required(CONF_NUMBER): selector.TextSelector(
-                    selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
-                )
-            }
-        )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            data_schema=self.add_suggested_values_to_schema(_NUMBER_FORM, user_input),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -563,7 +565,9 @@ class CallerIdFlow(ConfigSubentryFlow):
         if self._wait is None:
             if not _pending(entry, self._number):
                 return await self.async_step_finish()  # it ended already
-            self._wait = self.hass.async_create_task(self._async_until_ended(entry))
+            self._wait = self.hass.async_create_background_task(
+                self._async_until_ended(entry), f"{DOMAIN} caller ID dialog"
+            )
         if self._wait.done():
             return self.async_show_progress_done(next_step_id="finish")
         return self.async_show_progress(
