@@ -78,6 +78,40 @@ async def test_spent_today(
         assert hass.states.get(SPENT).state == shown  # an error keeps the last value
 
 
+async def test_spent_today_starts_again_at_midnight(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """At midnight the new day is asked; yesterday's figure is never shown as today's."""
+    freezer.move_to(dt_util.start_of_local_day() + timedelta(hours=23, minutes=30))
+    today = dt_util.now().date().isoformat()
+    answer_from_now_on(
+        aioclient_mock, ANALYTICS_URL, json=[{"date": today, "usage_eur": 0.1}]
+    )
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(SPENT).state == "0.1"
+
+    freezer.tick(timedelta(minutes=30, seconds=1))  # the hourly poll is not due
+    tomorrow = dt_util.now().date().isoformat()
+    answer_from_now_on(
+        aioclient_mock, ANALYTICS_URL, json=[{"date": tomorrow, "usage_eur": 0.045}]
+    )
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(SPENT).state == "0.045"
+
+    # The next midnight seven.io does not answer: unavailable, not the day before's.
+    answer_from_now_on(aioclient_mock, ANALYTICS_URL, status=503)
+    freezer.tick(timedelta(days=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(SPENT).state == STATE_UNAVAILABLE
+
+
 async def test_without_the_balance_right_the_sensor_is_unavailable(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,

@@ -10,6 +10,7 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
 from .api import SevenError, SevenMissingScopeError
@@ -143,26 +144,38 @@ class CallerIdSpentSensor(AccountEntity, SensorEntity):
     _attr_device_class = SensorDeviceClass.MONETARY
     _attr_native_unit_of_measurement = "EUR"  # seven.io's analytics count in euros
     _attr_should_poll = True
-    _known = False
+    # The day the value is of; None while not known.
+    _day: str | None = None
 
     @property
     def available(self) -> bool:
         """Return whether seven.io told what was spent."""
-        return self._known
+        return self._day is not None
 
     async def async_added_to_hass(self) -> None:
-        """Ask at once, not only in an hour."""
+        """Ask at once, and again as each day starts, not only hourly."""
         await super().async_added_to_hass()
+        self.async_on_remove(
+            async_track_time_change(
+                self.hass, self._new_day, hour=0, minute=0, second=0
+            )
+        )
+        self.async_schedule_update_ha_state(force_refresh=True)
+
+    @callback
+    def _new_day(self, _: datetime) -> None:
         self.async_schedule_update_ha_state(force_refresh=True)
 
     async def async_update(self) -> None:
-        """Ask seven.io about today (Home Assistant's day); keep the last on an error."""
+        """Ask seven.io about today (Home Assistant's day); keep today's on an error."""
         today = dt_util.now().date().isoformat()
         try:
-            self._attr_native_value = await self._coordinator.client.spent(today)
+            spent = await self._coordinator.client.spent(today)
         except SevenMissingScopeError:
-            self._known = False
+            self._day = None
         except SevenError as err:
             LOGGER.debug("Could not read what was spent today: %s", err)
+            if self._day != today:
+                self._day = None  # the last figure is of another day
         else:
-            self._known = True
+            self._attr_native_value, self._day = round(spent, 4), today
