@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -24,7 +24,7 @@ from custom_components.callerid.const import (
     DOMAIN,
     SERVICE_VALIDATE,
 )
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     device_registry as dr,
@@ -583,6 +583,46 @@ async def test_the_account_and_its_recipients_keep_their_room(
         assert hass.states.get(entity_id) is not None, entity_id
     assert hass.states.get("binary_sensor.49_176_12345672_caller_id") is None
     assert hass.states.get("sensor.49_176_12345672_status") is None
+
+
+async def test_a_recipient_past_the_limit_hides_no_registered_number(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Hiding a number whose entities are registered frees no room: it stays shown."""
+    numbers = ["+4917612345671", "+4917612345672"]
+    records = [
+        _RECORD
+        | {"number": number, "formatted": f"+49 176 {number[6:]}"}
+        | {"status": "validated", "token_hash": None}
+        | {"completed_at": "2026-11-27T12:01:00+00:00"}
+        for number in numbers
+    ]
+    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = json.loads(
+        _stored(*records)
+    )
+    mock_config_entry.add_to_hass(hass)
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
+    ):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+        hass.config_entries.async_add_subentry(
+            mock_config_entry,
+            ConfigSubentry(
+                data=MappingProxyType({"number": "+4930123456", "caller_id": NUMBER}),
+                subentry_type="recipient",
+                title="Alice",
+                unique_id="+4930123456",
+            ),
+        )
+        await hass.async_block_till_done()
+    for number in numbers:
+        state = hass.states.get(f"binary_sensor.49_176_{number[6:]}_caller_id")
+        assert state is not None
+        assert state.state == "on", number
 
 
 async def test_partly_registered_numbers_count_what_they_still_need(

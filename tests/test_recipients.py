@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -73,6 +75,8 @@ async def test_recipient_form_errors(
         ({"name": "Bob", "number": "12"}, {"number": "invalid_number"}),
         ({"name": "Bob", "number": "+49 30 123456"}, {"number": "recipient_taken"}),
         ({"name": "alice", "number": "+49 40 123456"}, {"name": "name_taken"}),
+        # The same notify.callerid_alice: one service, one target name.
+        ({"name": "Alice!", "number": "+49 40 123456"}, {"name": "name_taken"}),
         ({"name": "  ", "number": "+49 40 123456"}, {"name": "name_required"}),
     ):
         result = await _add(hass, alice, caller_id=NUMBER, **data)
@@ -88,6 +92,20 @@ async def test_no_recipient_without_a_validated_caller_id(
     result = await _add(hass, init_integration)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_caller_id"
+
+
+async def test_no_recipient_without_room_for_its_entities(
+    hass: HomeAssistant, validated: MockConfigEntry
+) -> None:
+    """Past Home Assistant's entity limit the dialog says so instead of a silent drop."""
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        6,  # the number's 3 and the account's 2: room for 1, a recipient needs 2
+    ):
+        result = await _add(hass, validated)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_room"
+    assert result["description_placeholders"] == {"limit": "6"}
 
 
 async def test_notify_entity_calls_the_recipient(

@@ -24,8 +24,9 @@ from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import selector
+from homeassistant.helpers import entity_platform, selector
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import slugify
 
 from .api import (
     DEFAULT_BASE_URL,
@@ -51,12 +52,13 @@ from .const import (
     DEFAULT_MIN_TALK_TIME,
     DOMAIN,
     LOGGER,
+    RECIPIENT_ENTITIES,
     SUBENTRY_CALLER_ID,
     SUBENTRY_RECIPIENT,
     ValidationStatus,
 )
 from .coordinator import CallerIdConfigEntry
-from .helpers import seven_client, signal
+from .helpers import async_entity_room, seven_client, signal
 from .models import NumberRecord
 from .phone import format_number, to_e164
 from .reachability import async_our_hooks, has_public_url
@@ -407,7 +409,13 @@ class RecipientFlow(ConfigSubentryFlow):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Add a recipient."""
+        """Add a recipient, if Home Assistant has room for its entities."""
+        if async_entity_room(self.hass, self._get_entry()) < len(RECIPIENT_ENTITIES):
+            limit = entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
+            placeholders = {"limit": f"{limit:,}"}
+            return self.async_abort(
+                reason="no_room", description_placeholders=placeholders
+            )
         return await self._async_step("user", user_input, None)
 
     async def async_step_reconfigure(
@@ -496,7 +504,8 @@ def _recipient_errors(
         return {CONF_NUMBER: "recipient_taken"}
     if not name:
         return {CONF_NAME: "name_required"}
-    if any(other.title.casefold() == name.casefold() for other in others):
+    # As notify.callerid_<name> and the legacy targets tell names apart.
+    if any(slugify(other.title) == slugify(name) for other in others):
         return {CONF_NAME: "name_taken"}
     return {}
 

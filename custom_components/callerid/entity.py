@@ -46,7 +46,8 @@ def async_hide_numbers_past_limit(
             is None
             for platform, key in ENABLED_ENTITIES
         )
-        if missing <= room:
+        # A number with all its entities registered keeps them: hiding it frees none.
+        if not missing or missing <= room:
             room -= missing
         else:
             hidden.add(number)

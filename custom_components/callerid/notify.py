@@ -92,11 +92,17 @@ def _target(
 ) -> tuple[CallerIdConfigEntry, ConfigSubentry]:
     """Return the recipient a target names: its id, or its name as the targets list it."""
     named = _named(hass)
-    for name, (entry, recipient) in named.items():
-        if target == recipient.subentry_id or slugify(name) == slugify(target):
-            return entry, recipient
-    if same := [
-        n for n, (_, r) in named.items() if slugify(r.title) == slugify(target)
+    wanted = slugify(target)
+    found = [
+        name
+        for name, (_, recipient) in named.items()
+        if target == recipient.subentry_id or slugify(name) == wanted
+    ]
+    if len(found) == 1:
+        return named[found[0]]
+    # Several names that read the same, or a bare name of recipients of two accounts.
+    if same := found or [
+        n for n, (_, r) in named.items() if slugify(r.title) == wanted
     ]:
         raise invalid("recipient_ambiguous", name=target, names=", ".join(same))
     raise invalid("recipient_unknown", entity_id=target)
