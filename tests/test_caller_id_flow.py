@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -14,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import (
     AiohttpClientMocker,
+    AiohttpClientMockResponse,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -27,6 +29,7 @@ from .conftest import (
     NUMBER,
     SEVEN_OK,
     STATUS_ID,
+    VALIDATE_URL,
     answer_validation,
     callback_path,
     validate_calls,
@@ -59,9 +62,16 @@ async def _started(
     return await _submit(hass, opened["flow_id"], TYPED)
 
 
+async def _settled(hass: HomeAssistant) -> None:
+    """Let the dialog's wait (a background task) look again at what changed."""
+    await hass.async_block_till_done()
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 async def _finished(hass: HomeAssistant, flow_id: str) -> dict[str, Any]:
     """Let the progress task end and the flow go on to its result."""
-    await hass.async_block_till_done()
+    await _settled(hass)
     result = await hass.config_entries.subentries.async_configure(flow_id)
     return dict(result)
 
@@ -205,3 +215,76 @@ async def test_form_errors(
     result = await _submit(hass, result["flow_id"], TYPED)
     assert result["errors"] == {"base": "callback_unreachable"}
     assert len(validate_calls(aioclient_mock)) == 1  # only the refused one
+
+
+async def test_the_account_removed_or_unloaded_meanwhile(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Unloaded, the dialog says so after a grace for a reload; removed, no error."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await _settled(hass)  # the dialog waits: a reload would load the account again
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    done = await _finished(hass, waiting["flow_id"])
+    assert (done["type"], done["reason"]) == (FlowResultType.ABORT, "entry_not_loaded")
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    opened = await _open(hass, init_integration)
+    again = await _submit(hass, opened["flow_id"], TYPED)
+    assert again["progress_action"] == "under_way"
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    done = await _finished(hass, again["flow_id"])  # at once: it is gone
+    assert (done["type"], done["reason"]) == (FlowResultType.ABORT, "entry_not_loaded")
+
+
+async def test_a_reload_that_expires_the_code(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A shorter code lifetime (a reload) expires the code: the dialog says expired."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    freezer.tick(timedelta(minutes=5))
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, "code_lifetime": 2}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(STATUS_ID).state == "expired"
+    done = await _finished(hass, waiting["flow_id"])
+    assert done["reason"] == "validation_expired"
+
+
+async def test_two_dialogs_for_one_number(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The second dialog joins the validation the first one started: one call."""
+    asked, answered = asyncio.Event(), asyncio.Event()
+
+    async def slowly(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        asked.set()
+        await answered.wait()
+        return AiohttpClientMockResponse(
+            method, url, json={"success": True, "code": "699350"}
+        )
+
+    aioclient_mock.post(VALIDATE_URL, side_effect=slowly)
+    first = hass.async_create_task(
+        _submit(hass, (await _open(hass, init_integration))["flow_id"], TYPED)
+    )
+    await asked.wait()  # the first dialog's request is under way
+    second = hass.async_create_task(
+        _submit(hass, (await _open(hass, init_integration))["flow_id"], NUMBER)
+    )
+    await asyncio.sleep(0)
+    answered.set()
+    assert (await first)["progress_action"] == "calling"
+    assert (await second)["progress_action"] == "under_way"
+    assert len(validate_calls(aioclient_mock)) == 1

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Mapping
-import contextlib
+from datetime import datetime, timedelta
 import hashlib
 import itertools
 from typing import Any
@@ -26,7 +26,8 @@ from homeassistant.data_entry_flow import section
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_platform, selector
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.util import slugify
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util, slugify
 
 from .api import (
     DEFAULT_BASE_URL,
@@ -59,7 +60,6 @@ from .const import (
 )
 from .coordinator import CallerIdConfigEntry
 from .helpers import async_entity_room, seven_client, signal
-from .models import NumberRecord
 from .phone import format_number, to_e164
 from .reachability import async_our_hooks, has_public_url
 
@@ -510,6 +510,9 @@ def _recipient_errors(
     return {}
 
 
+# How long the Add caller ID dialog waits for an unloaded account to load again.
+RELOAD_GRACE = timedelta(seconds=30)
+
 _NUMBER_FORM = probatio.Schema(
     {
         probatio.Required(CONF_NUMBER): selector.TextSelector(
@@ -529,13 +532,13 @@ class CallerIdFlow(ConfigSubentryFlow):
     _number: str
     _code: str | None = None
     _wait: asyncio.Task[None] | None = None
+    _unloaded_since: datetime | None = None
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Ask for the number; start its validation once seven.io can report to us."""
-        entry: CallerIdConfigEntry = self._get_entry()
-        if entry.state is not ConfigEntryState.LOADED:
+        if (entry := self._loaded_entry()) is None:
             return self.async_abort(reason="entry_not_loaded")
         errors: dict[str, str] = {}
         placeholders = {"country": self.hass.config.country or "-", "error": ""}
@@ -545,19 +548,20 @@ class CallerIdFlow(ConfigSubentryFlow):
             number = to_e164(user_input[CONF_NUMBER], self.hass.config.country)
             if number is None:
                 errors[CONF_NUMBER] = "invalid_number"
-            elif _pending(entry, number):
-                self._number = number  # under way: the dialog shows where it stands
-                return await self.async_step_wait()
             else:
+                # Asked for already (another dialog, the action): this one joins it.
+                await entry.runtime_data.validations.async_wait_for(number)
                 try:
-                    started = await entry.runtime_data.validations.async_validate(
-                        number
-                    )
+                    if not _pending(entry, number):
+                        started = await entry.runtime_data.validations.async_validate(
+                            number
+                        )
+                        self._code = started["code"]
                 except HomeAssistantError as err:
                     errors["base"] = "validation_refused"
                     placeholders["error"] = str(err)
                 else:
-                    self._number, self._code = number, started["code"]
+                    self._number = number
                     return await self.async_step_wait()
         return self.async_show_form(
             step_id="user",
@@ -570,15 +574,16 @@ class CallerIdFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Show the code while seven.io calls; go on once the validation ended."""
-        entry: CallerIdConfigEntry = self._get_entry()
-        if self._wait is None:
-            if not _pending(entry, self._number):
-                return await self.async_step_finish()  # it ended already
+        if self._wait is None or self._wait.done():
+            entry = self._loaded_entry()
+            if entry is None or not _pending(entry, self._number):
+                if self._wait is None:
+                    return await self.async_step_finish()  # it ended already
+                return self.async_show_progress_done(next_step_id="finish")
+            # Waiting starts, or goes on after a reload of the account.
             self._wait = self.hass.async_create_background_task(
-                self._async_until_ended(entry), f"{DOMAIN} caller ID dialog"
+                self._async_until_changed(entry), f"{DOMAIN} caller ID dialog"
             )
-        if self._wait.done():
-            return self.async_show_progress_done(next_step_id="finish")
         return self.async_show_progress(
             step_id="wait",
             progress_action="calling" if self._code else "under_way",
@@ -593,8 +598,7 @@ class CallerIdFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Say how the validation ended: validated, failed (and why), or expired."""
-        entry: CallerIdConfigEntry = self._get_entry()
-        if entry.state is not ConfigEntryState.LOADED:
+        if (entry := self._loaded_entry()) is None:
             return self.async_abort(reason="entry_not_loaded")
         record = entry.runtime_data.numbers.get(self._number)
         status = record.status if record else ValidationStatus.EXPIRED
@@ -606,27 +610,50 @@ class CallerIdFlow(ConfigSubentryFlow):
             },
         )
 
-    async def _async_until_ended(self, entry: CallerIdConfigEntry) -> None:
-        """Return once the number's validation is no longer pending (expiry ends it)."""
-        ended = asyncio.Event()
+    def _loaded_entry(self) -> CallerIdConfigEntry | None:
+        """Return the account if it is loaded (it may be reloading, or removed)."""
+        entry = self.hass.config_entries.async_get_entry(self.handler[0])
+        return entry if entry and entry.state is ConfigEntryState.LOADED else None
+
+    def _waiting(self, entry: CallerIdConfigEntry) -> bool:
+        """Return whether to wait on: pending, or unloaded (and there) since moments."""
+        if entry.state is ConfigEntryState.LOADED:
+            self._unloaded_since = None
+            return _pending(entry, self._number)
+        now = dt_util.utcnow()
+        self._unloaded_since = self._unloaded_since or now
+        return (
+            self.hass.config_entries.async_get_entry(entry.entry_id) is not None
+            and now - self._unloaded_since < RELOAD_GRACE
+        )
+
+    async def _async_until_changed(self, entry: CallerIdConfigEntry) -> None:
+        """Return once the validation ended, or the account is no longer loaded.
+
+        A reload loads the account again within moments: only if it stays unloaded
+        for RELOAD_GRACE does the wait end.
+        """
+        changed = asyncio.Event()
 
         @callback
-        def _changed(record: NumberRecord) -> None:
-            if record.status is not ValidationStatus.PENDING:
-                ended.set()
+        def _changed(*_: Any) -> None:
+            changed.set()
 
-        unsubscribe = async_dispatcher_connect(
-            self.hass, signal(entry.entry_id, self._number), _changed
-        )
-        # A minute past the code's lifetime: the expiry has ended it by then.
-        lifetime = entry.runtime_data.code_lifetime.total_seconds() + 60
+        undo = [
+            async_dispatcher_connect(
+                self.hass, signal(entry.entry_id, self._number), _changed
+            ),
+            entry.async_on_state_change(_changed),
+            # While unloaded, look again once the grace is over.
+            async_track_time_interval(self.hass, _changed, RELOAD_GRACE),
+        ]
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(lifetime):
-                    if _pending(entry, self._number):
-                        await ended.wait()
+            while self._waiting(entry):
+                changed.clear()
+                await changed.wait()
         finally:
-            unsubscribe()
+            for unsubscribe in undo:
+                unsubscribe()
 
 
 def _pending(entry: CallerIdConfigEntry, number: str) -> bool:
