@@ -528,6 +528,20 @@ async def test_numbers_past_the_entity_limit_get_none(
         assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
+def _store_validated(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, numbers: list[str]
+) -> None:
+    """Leave the entry's file with these numbers validated, as a restart reads it."""
+    records = [
+        _RECORD
+        | {"number": number, "formatted": f"+49 176 {number[6:]}"}
+        | {"status": "validated", "token_hash": None}
+        | {"completed_at": "2026-11-27T12:01:00+00:00"}
+        for number in numbers
+    ]
+    hass_storage[f"{DOMAIN}.{entry.entry_id}"] = json.loads(_stored(*records))
+
+
 async def test_the_account_and_its_recipients_keep_their_room(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -540,16 +554,7 @@ async def test_the_account_and_its_recipients_keep_their_room(
     entity came last, one of a number's or the Balance sensor.
     """
     numbers = ["+4917612345671", "+4917612345672"]
-    records = [
-        _RECORD
-        | {"number": number, "formatted": f"+49 176 {number[6:]}"}
-        | {"status": "validated", "token_hash": None}
-        | {"completed_at": "2026-11-27T12:01:00+00:00"}
-        for number in numbers
-    ]
-    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = json.loads(
-        _stored(*records)
-    )
+    _store_validated(hass_storage, mock_config_entry, numbers)
     recipient = {"number": "+4930123456", "caller_id": numbers[0]}
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -593,16 +598,7 @@ async def test_a_recipient_past_the_limit_hides_no_registered_number(
 ) -> None:
     """Hiding a number whose entities are registered frees no room: it stays shown."""
     numbers = ["+4917612345671", "+4917612345672"]
-    records = [
-        _RECORD
-        | {"number": number, "formatted": f"+49 176 {number[6:]}"}
-        | {"status": "validated", "token_hash": None}
-        | {"completed_at": "2026-11-27T12:01:00+00:00"}
-        for number in numbers
-    ]
-    hass_storage[f"{DOMAIN}.{mock_config_entry.entry_id}"] = json.loads(
-        _stored(*records)
-    )
+    _store_validated(hass_storage, mock_config_entry, numbers)
     mock_config_entry.add_to_hass(hass)
     with patch(
         "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9

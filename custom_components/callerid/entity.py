@@ -1,5 +1,7 @@
 """Shared base of the integration's entities: one device per number."""
 
+from collections.abc import Callable
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_platform, entity_registry as er
@@ -192,3 +194,16 @@ def recipient_device(recipient: ConfigSubentry) -> DeviceInfo:
         model="Recipient",
         entry_type=DeviceEntryType.SERVICE,
     )
+
+
+@callback
+def async_add_recipient_entities(
+    entry: CallerIdConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    kind: Callable[[CallerIdConfigEntry, ConfigSubentry], Entity],
+) -> None:
+    """Add an entity of `kind` for each of the account's recipients, on its subentry."""
+    for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+        async_add_entities(
+            [kind(entry, recipient)], config_subentry_id=recipient.subentry_id
+        )

@@ -8,9 +8,9 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_NUMBER, EVENT_CALL_ENDED, SUBENTRY_RECIPIENT
+from .const import CONF_NUMBER, EVENT_CALL_ENDED
 from .coordinator import CallerIdConfigEntry
-from .entity import recipient_device
+from .entity import async_add_recipient_entities, recipient_device
 from .models import CallOutcome
 
 PARALLEL_UPDATES = 0
@@ -24,11 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a Call event entity for each of the account's recipients."""
-    for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-        async_add_entities(
-            [RecipientCallEvent(entry, recipient)],
-            config_subentry_id=recipient.subentry_id,
-        )
+    async_add_recipient_entities(entry, async_add_entities, RecipientCallEvent)
 
 
 class RecipientCallEvent(EventEntity):

@@ -14,7 +14,7 @@ from homeassistant.util import slugify
 
 from .const import DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import CallerIdConfigEntry
-from .entity import recipient_device
+from .entity import async_add_recipient_entities, recipient_device
 from .helpers import invalid
 from .services import async_call_recipient
 
@@ -27,11 +27,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each of the account's recipients."""
-    for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
-        async_add_entities(
-            [RecipientNotifyEntity(entry, recipient)],
-            config_subentry_id=recipient.subentry_id,
-        )
+    async_add_recipient_entities(entry, async_add_entities, RecipientNotifyEntity)
 
 
 def _spoken(message: str, title: str | None) -> str:
