@@ -551,6 +551,8 @@ class CallerIdFlow(ConfigSubentryFlow):
             else:
                 # Asked for already (another dialog, the action): this one joins it.
                 await entry.runtime_data.validations.async_wait_for(number)
+                if self._loaded_entry() is None:  # reloaded or removed meanwhile
+                    return self.async_abort(reason="entry_not_loaded")
                 try:
                     if not _pending(entry, number):
                         started = await entry.runtime_data.validations.async_validate(
@@ -657,6 +659,8 @@ class CallerIdFlow(ConfigSubentryFlow):
 
 
 def _pending(entry: CallerIdConfigEntry, number: str) -> bool:
-    """Return whether a validation of `number` is under way."""
+    """Return whether a validation of `number` is under way (the entry loaded)."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return False
     record = entry.runtime_data.numbers.get(number)
     return record is not None and record.status is ValidationStatus.PENDING
