@@ -400,6 +400,9 @@ async def test_blueprint_calls_until_someone_answers(
     assert "callerid/call_until_answered.yaml" in listed, listed
     assert "error" not in listed["callerid/call_until_answered.yaml"], listed
 
+    added = await add_recipient(hass_api, number["entry_id"], "Anna", PEOPLE[0])
+    assert added["type"] == "create_entry", added
+    await hass_api.wait_for_state("notify.anna", "unknown")
     automation_id = "call_until_answered_e2e"
     await hass_api.request(
         "POST",
@@ -412,8 +415,10 @@ async def test_blueprint_calls_until_someone_answers(
                 "input": {
                     "when": [{"trigger": "event", "event_type": "callerid_e2e_alarm"}],
                     "caller_id": CALLER_ID,
-                    # A mistyped number must not stop the calls to the others.
-                    "people": ["0000", *PEOPLE],
+                    # A recipient first; a mistyped number must not stop the calls
+                    # to the others.
+                    "recipients": ["notify.anna"],
+                    "people": ["0000", *PEOPLE[1:]],
                     "message": ALARM,
                     "ringtime": 20,
                     # Longer than any step of this test: a missed event shows as a
@@ -435,7 +440,7 @@ async def test_blueprint_calls_until_someone_answers(
     started = time.monotonic()
     async with Events(http, hass_api).subscribe(ENDED, PLACED) as events:
         await hass_api.request("POST", "/api/events/callerid_e2e_alarm", {})
-        # The mistyped first entry is skipped; the first person is called.
+        # The recipient is called first.
         (first,) = await poll(lambda: blueprint_calls(1), "the first call")
         assert first["recipient"] == digits(PEOPLE[0])
         assert first["ringtime"] == 20
@@ -453,6 +458,7 @@ async def test_blueprint_calls_until_someone_answers(
         voicemail = await events.wait_for(first["call_id"])
         assert (voicemail["status"], voicemail["duration"]) == ("completed", 5)
         assert voicemail["answered"] is False
+        # The mistyped number is skipped; the next person is called.
         second = (await poll(lambda: blueprint_calls(2), "the second call"))[1]
         assert second["recipient"] == digits(PEOPLE[1])
         await events.wait_for(second["call_id"], PLACED)

@@ -140,6 +140,7 @@ async def test_call_until_answered_stops_at_the_first_answer(
     assert calls[1].data == {
         "caller_id": CALLER_ID,
         "to": [PEOPLE[0]],
+        "recipients": [],
         "message": "The alarm went off.",
         "ringtime": 30,
     }
@@ -159,6 +160,23 @@ async def test_call_until_answered_stops_at_the_first_answer(
     state = hass.states.get("automation.call_until_answered")
     assert state is not None
     assert state.attributes["current"] == 0
+
+
+async def test_recipients_first_then_numbers(hass: HomeAssistant) -> None:
+    """Recipients (their notify entities) are called first, then the numbers."""
+    calls = await set_up(
+        hass, ["123456789", "123456790"], recipients=["notify.alice"], people=PEOPLE
+    )
+    hass.bus.async_fire("test_alarm")
+    await settle(hass)
+    assert [(c.data["recipients"], c.data["to"]) for c in calls] == [
+        (["notify.alice"], [])
+    ]
+    ended(hass, "123456789", answered=False)
+    await settle(hass)
+    assert [(c.data["recipients"], c.data["to"]) for c in calls[1:]] == [
+        ([], [PEOPLE[0]])
+    ]
 
 
 async def test_call_until_answered_moves_on_when_no_report_comes(
