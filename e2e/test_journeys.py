@@ -941,7 +941,8 @@ async def test_add_caller_id_in_one_dialog(
 ) -> None:
     """Add caller ID: the code in the dialog, typed on the phone, the result in it.
 
-    Then a wrong code, and a dialog closed halfway whose validation goes on.
+    Then a wrong code and the number validated again, and a dialog closed halfway
+    whose validation goes on.
     """
     _, sim_url = simulator
     await hass_api.add_callerid("demo-key", f"{sim_url}/api")
@@ -964,6 +965,13 @@ async def test_add_caller_id_in_one_dialog(
         ui.flow.get_by_text("The validation of +49 30 1234567 failed")
     ).to_be_visible(timeout=UPDATE)
     await ui.shot("caller-id-dialog-failed")
+    await ui.close_flow()
+    # Validate it again: the same dialog, a new code, typed right this time.
+    code = await _add_caller_id(ui, "030 1234567")
+    await _type_on_the_phone(sim_url, "+49301234567", code)
+    await expect(
+        ui.flow.get_by_text("+49 30 1234567 is validated", exact=False)
+    ).to_be_visible(timeout=UPDATE)
     await ui.close_flow()
 
     code = await _add_caller_id(ui, "040 123456")
