@@ -9,7 +9,7 @@ from homeassistant.helpers import config_validation as cv, discovery
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .const import DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import async_hide_numbers_past_limit
 from .helpers import seven_client
@@ -93,8 +93,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
 def _inputs(entry: CallerIdConfigEntry) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return what an entry is set up from: its options and its recipients."""
     recipients = {
-        subentry_id: (subentry.title, dict(subentry.data))
-        for subentry_id, subentry in entry.subentries.items()
+        recipient.subentry_id: (recipient.title, dict(recipient.data))
+        for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
     }
     return dict(entry.options), recipients
 
