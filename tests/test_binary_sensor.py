@@ -318,12 +318,18 @@ async def test_same_number_on_two_accounts(
         "seven.io": "+49 176 12345678 (seven.io)",
         ("seven.io", "ids"): [
             "binary_sensor.49_176_12345678_caller_id",
+            "button.49_176_12345678_test_call",
+            "button.49_176_12345678_validate_again",
+            "select.49_176_12345678_test_call_to",
             "sensor.49_176_12345678_last_call",
             "sensor.49_176_12345678_status",
         ],
         "Office": "+49 176 12345678 (Office)",
         ("Office", "ids"): [
             "binary_sensor.49_176_12345678_caller_id_2",
+            "button.49_176_12345678_test_call_2",
+            "button.49_176_12345678_validate_again_2",
+            "select.49_176_12345678_test_call_to_2",
             "sensor.49_176_12345678_last_call_2",
             "sensor.49_176_12345678_status_2",
         ],

@@ -288,3 +288,47 @@ async def test_two_dialogs_for_one_number(
     assert (await first)["progress_action"] == "calling"
     assert (await second)["progress_action"] == "under_way"
     assert len(validate_calls(aioclient_mock)) == 1
+
+
+async def test_validate_again_from_the_row(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A failed number's row: Validate again asks nothing, calls with a new code."""
+    codes = iter(["699350", "123987"])
+
+    async def answer(method: str, url: Any, data: Any) -> AiohttpClientMockResponse:
+        return AiohttpClientMockResponse(
+            method, url, json={"success": True, "code": next(codes)}
+        )
+
+    answer_validation(aioclient_mock, side_effect=answer)
+    first = await _submit(hass, (await _open(hass, init_integration))["flow_id"], TYPED)
+    client = await hass_client_no_auth()
+    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
+    assert (await client.get(callback_path(aioclient_mock).update_query(failed))).status
+    assert (await _finished(hass, first["flow_id"]))["reason"] == "validation_failed"
+    (row,) = init_integration.get_subentries_of_type(SUBENTRY_CALLER_ID)
+
+    form = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, SUBENTRY_CALLER_ID),
+        context={"source": "reconfigure", "subentry_id": row.subentry_id},
+    )
+    assert form["type"] is FlowResultType.FORM
+    assert form["step_id"] == "reconfigure"
+    assert form["data_schema"] is None
+    assert form["description_placeholders"]["number"] == "+49 176 12345678"
+    assert len(validate_calls(aioclient_mock)) == 1  # nothing rings before submit
+
+    waiting = await hass.config_entries.subentries.async_configure(form["flow_id"], {})
+    assert waiting["type"] is FlowResultType.SHOW_PROGRESS
+    assert waiting["description_placeholders"]["code"] == "123987"
+    assert hass.states.get(STATUS_ID).state == "pending"
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    done = await _finished(hass, waiting["flow_id"])
+    assert done["reason"] == "validation_validated"
+    # Still the one row: validating again changes no list.
+    assert [row] == init_integration.get_subentries_of_type(SUBENTRY_CALLER_ID)

@@ -22,6 +22,7 @@ from yarl import URL
 from custom_components.callerid.const import (
     CONF_CLOUDHOOK_URL,
     DOMAIN,
+    ENABLED_ENTITIES,
     SERVICE_VALIDATE,
 )
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState, ConfigSubentry
@@ -490,9 +491,11 @@ async def test_numbers_past_the_entity_limit_get_none(
             )
         ]
 
-    # Room for two numbers' three enabled entities each, and the account's two.
+    # Room for two numbers' enabled entities, and the account's two.
+    limit = 2 * len(ENABLED_ENTITIES) + 2
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 8
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        limit,
     ):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
@@ -506,7 +509,7 @@ async def test_numbers_past_the_entity_limit_get_none(
         assert issue.translation_placeholders == {
             "title": mock_config_entry.title,
             "count": "1",
-            "limit": "8",
+            "limit": str(limit),
         }
         # Still known: its record is kept and a restart keeps the same numbers shown.
         assert mock_config_entry.runtime_data.numbers.get(numbers[2]) is not None
@@ -572,9 +575,10 @@ async def test_the_account_and_its_recipients_keep_their_room(
         ],
     )
     entry.add_to_hass(hass)
-    # Two numbers' six, the account's two and Alice's two would be ten.
+    # Two numbers', the account's two and Alice's two would be one more.
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        2 * len(ENABLED_ENTITIES) + 3,
     ):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
@@ -601,7 +605,8 @@ async def test_a_recipient_past_the_limit_hides_no_registered_number(
     _store_validated(hass_storage, mock_config_entry, numbers)
     mock_config_entry.add_to_hass(hass)
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        2 * len(ENABLED_ENTITIES) + 3,
     ):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
@@ -659,32 +664,26 @@ async def test_partly_registered_numbers_count_what_they_still_need(
                 config_entry=mock_config_entry,
                 disabled_by=disabled_by,
             )
-    # 4 enabled; room for 5 more: the account's 2 sensors, the two numbers' Last call
-    # sensors, not the third's 3.
+    # 4 enabled; room for the account's 2 sensors and the two numbers' other entities
+    # (Last call, and what later versions added), not for all of the third's.
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 9
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        2 * len(ENABLED_ENTITIES) + 2,
     ):
         assert await hass.config_entries.async_setup(entry_id)
         await hass.async_block_till_done()
     shown = {
         number: {
             key
-            for domain, key in (
-                ("binary_sensor", "validated"),
-                ("sensor", "status"),
-                ("sensor", "last_call"),
-            )
+            for domain, key in ENABLED_ENTITIES
             if entity_registry.async_get_entity_id(
                 domain, DOMAIN, f"{entry_id}_{number}_{key}"
             )
         }
         for number in numbers
     }
-    assert shown == {
-        numbers[0]: {"validated", "status", "last_call"},
-        numbers[1]: {"validated", "status", "last_call"},
-        numbers[2]: set(),
-    }
+    every = {key for _, key in ENABLED_ENTITIES}
+    assert shown == {numbers[0]: every, numbers[1]: every, numbers[2]: set()}
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"too_many_numbers_{entry_id}")
     assert issue is not None
     assert issue.translation_placeholders["count"] == "1"

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
-from custom_components.callerid.const import DOMAIN
+from custom_components.callerid.const import DOMAIN, ENABLED_ENTITIES
 from custom_components.callerid.phone import to_e164
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_REAUTH
@@ -232,15 +232,17 @@ async def test_number_past_the_entity_limit_is_refused(
     Its entities would not be added (Home Assistant only logs that): refused with a
     translated error before any request. Numbers already there go on.
     """
+    limit = len(ENABLED_ENTITIES) + 2  # one number's and the account's two
     with patch(
-        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 5
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        limit,
     ):
         await start_validation(hass, aioclient_mock)
         requests = len(validate_calls(aioclient_mock))
         with pytest.raises(ServiceValidationError) as raised:
             await call_validate(hass, number="+4930123456")
         assert raised.value.translation_key == "too_many_numbers"
-        assert raised.value.translation_placeholders == {"limit": "5"}
+        assert raised.value.translation_placeholders == {"limit": str(limit)}
         assert len(validate_calls(aioclient_mock)) == requests
         assert hass.states.get("binary_sensor.49_30_123456_caller_id") is None
 

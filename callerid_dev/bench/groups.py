@@ -39,7 +39,8 @@ class Plan:
     quick: bool
     small: int
     # The most numbers whose entities fit under Home Assistant's cap of 10,000 enabled
-    # entities per config entry (three per number).
+    # entities per config entry while a number had three (it has six now: past about
+    # 1,660 a number gets none, docs/benchmarks.md).
     large: int
     callback_cpu_rounds: int
     callback_latency_pairs: int

@@ -20,7 +20,14 @@ from .storage import CallerIdStore
 from .webhook import async_forget_webhooks, async_register_webhooks
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NOTIFY, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SELECT,
+    Platform.SENSOR,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -66,6 +73,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         # Options and recipients are read at setup; the cloudhook URL kept is not.
         if _inputs(entry) != loaded_with:
             hass.config_entries.async_schedule_reload(entry.entry_id)
+        # A caller ID deleted on the account's page: its number is forgotten.
+        for number, listed in list(coordinator.listed.items()):
+            if listed not in entry.subentries and not coordinator.closed:
+                await coordinator.async_forget(number)
 
     @callback
     def _state_changed() -> None:

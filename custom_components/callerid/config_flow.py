@@ -538,39 +538,60 @@ class CallerIdFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Ask for the number; start its validation once seven.io can report to us."""
+        return await self._async_ask("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Validate a listed number again (its row's menu on the account's page)."""
+        number = str(self._get_reconfigure_subentry().unique_id)
+        return await self._async_ask("reconfigure", user_input, number)
+
+    async def _async_ask(
+        self, step_id: str, user_input: dict[str, Any] | None, number: str | None = None
+    ) -> SubentryFlowResult:
+        """Show the step's form until a validation starts; then wait for it."""
         if (entry := self._loaded_entry()) is None:
             return self.async_abort(reason="entry_not_loaded")
         errors: dict[str, str] = {}
         placeholders = {"country": self.hass.config.country or "-", "error": ""}
+        if number is not None:
+            placeholders["number"] = format_number(number)
         if not has_public_url(self.hass, entry):
             errors["base"] = "callback_unreachable"
         elif user_input is not None:
-            number = to_e164(user_input[CONF_NUMBER], self.hass.config.country)
+            number = number or to_e164(
+                user_input[CONF_NUMBER], self.hass.config.country
+            )
             if number is None:
                 errors[CONF_NUMBER] = "invalid_number"
+            elif (refused := await self._async_start(entry, number)) is None:
+                return await self.async_step_wait()
             else:
-                # Asked for already (another dialog, the action): this one joins it.
-                await entry.runtime_data.validations.async_wait_for(number)
-                if self._loaded_entry() is None:  # reloaded or removed meanwhile
-                    return self.async_abort(reason="entry_not_loaded")
-                try:
-                    if not _pending(entry, number):
-                        started = await entry.runtime_data.validations.async_validate(
-                            number
-                        )
-                        self._code = started["code"]
-                except HomeAssistantError as err:
-                    errors["base"] = "validation_refused"
-                    placeholders["error"] = str(err)
-                else:
-                    self._number = number
-                    return await self.async_step_wait()
+                errors["base"] = "validation_refused"
+                placeholders["error"] = refused
         return self.async_show_form(
-            step_id="user",
-            data_schema=self.add_suggested_values_to_schema(_NUMBER_FORM, user_input),
+            step_id=step_id,
+            data_schema=None  # validating again asks nothing
+            if step_id == "reconfigure"
+            else self.add_suggested_values_to_schema(_NUMBER_FORM, user_input),
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def _async_start(self, entry: CallerIdConfigEntry, number: str) -> str | None:
+        """Start validating `number`, or join the request under way; return why not."""
+        self._number = number
+        # Asked for already (another dialog, the action): this one joins it.
+        await entry.runtime_data.validations.async_wait_for(number)
+        if self._loaded_entry() is None or _pending(entry, number):
+            return None  # the wait says where it stands (or that it is not loaded)
+        try:
+            started = await entry.runtime_data.validations.async_validate(number)
+        except HomeAssistantError as err:
+            return str(err)
+        self._code = started["code"]
+        return None
 
     async def async_step_wait(
         self, user_input: dict[str, Any] | None = None

@@ -39,12 +39,17 @@ DEFAULT_MAX_CALLS: Final = 20  # calls an account may place in an hour
 CONF_WARN_BELOW: Final = "warn_below"  # 0: no warning
 CONF_MIN_TALK_TIME: Final = "min_talk_time"
 DEFAULT_MIN_TALK_TIME: Final = 1  # seconds a completed call lasts to count as answered
-# A number's entities enabled by default (Caller ID, Status, Last call): platform, key.
+# A number's entities enabled by default: platform, key.
 ENABLED_ENTITIES: Final = (
     ("binary_sensor", "validated"),
     ("sensor", "status"),
     ("sensor", "last_call"),
+    ("button", "validate_again"),
+    ("button", "test_call"),
+    ("select", "test_call_to"),
 )
+# What a number's Test call button says.
+TEST_CALL_MESSAGE: Final = "This is a test call from Home Assistant."
 
 # The account's (sensors: key) and each recipient's (platform: unique id suffix).
 ACCOUNT_ENTITIES: Final = ("balance", "spent_today")

@@ -83,19 +83,19 @@ def async_add_number_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     kinds: tuple[type[CallerIdEntity], ...],
 ) -> None:
-    """Add an entity of each kind for every stored number, and for each new one."""
+    """Add each kind's entity for every stored and every new number, on its subentry."""
     coordinator = entry.runtime_data
 
     @callback
     def add(record: NumberRecord) -> None:
-        async_add_entities(kind(coordinator, record) for kind in kinds)
+        async_add_entities(
+            [kind(coordinator, record) for kind in kinds],
+            config_subentry_id=coordinator.listed[record.number],
+        )
 
-    async_add_entities(
-        kind(coordinator, record)
-        for record in coordinator.numbers.values()
-        if record.number not in coordinator.hidden
-        for kind in kinds
-    )
+    for record in coordinator.numbers.values():
+        if record.number not in coordinator.hidden:
+            add(record)
     entry.async_on_unload(
         async_dispatcher_connect(coordinator.hass, signal(entry.entry_id, "new"), add)
     )
@@ -106,6 +106,8 @@ class CallerIdEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Whether the state shows the record (a button's does not).
+    _follows_record = True
 
     def __init__(self, coordinator: CallerIdCoordinator, record: NumberRecord) -> None:
         """Tie the entity to the entry and the record's number."""
@@ -139,6 +141,8 @@ class CallerIdEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Follow the number's record."""
         await super().async_added_to_hass()
+        if not self._follows_record:
+            return
         self.async_on_remove(
             async_dispatcher_connect(self.hass, self._signal(), self._update)
         )

@@ -153,9 +153,17 @@ async def async_call_recipient(
     entry: CallerIdConfigEntry, recipient: ConfigSubentry, message: str
 ) -> None:
     """Call a recipient from the caller ID it is called from."""
-    sender = recipient.data[CONF_CALLER_ID]
+    await async_call_from(
+        entry, recipient.data[CONF_CALLER_ID], recipient.data[CONF_NUMBER], message
+    )
+
+
+async def async_call_from(
+    entry: CallerIdConfigEntry, sender: str, to: str, message: str
+) -> None:
+    """Call `to` from `sender`, a caller ID of the entry (a recipient, a test call)."""
     _validated(entry.runtime_data.numbers.get(sender), sender)
-    await async_call(entry, sender, [recipient.data[CONF_NUMBER]], message)
+    await async_call(entry, sender, [to], message)
 
 
 def _recipient(hass: HomeAssistant, entity_id: str) -> str:
