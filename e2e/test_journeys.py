@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 import aiohttp
-from playwright.async_api import expect
+from playwright.async_api import Locator, expect
 import pytest
 from yarl import URL
 
@@ -979,3 +979,133 @@ async def test_add_caller_id_in_one_dialog(
     await _type_on_the_phone(sim_url, "+4940123456", code)
     caller_id, _ = entity_ids("+49 40 123456")
     await hass_api.wait_for_state(caller_id, "on")
+
+
+async def _add_recipient(hass_api: HassClient, entry_id: str, **data: str) -> None:
+    """Add a recipient through the subentry flow's REST view (a precondition)."""
+    flow = await hass_api.request(
+        "POST",
+        "/api/config/config_entries/subentries/flow",
+        {"handler": [entry_id, "recipient"]},
+    )
+    result = await hass_api.request(
+        "POST", f"/api/config/config_entries/subentries/flow/{flow['flow_id']}", data
+    )
+    assert result["type"] == "create_entry", result
+
+
+async def _failed(sim_url: str, hass_api: HassClient, number: str) -> None:
+    """Start a validation of `number` and mistype its code: it failed (a precondition)."""
+    code = (await hass_api.validate(number))["code"]
+    wrong = "000000" if code != "000000" else "111111"
+    await _type_on_the_phone(sim_url, number.replace(" ", ""), wrong, accepted=False)
+    await hass_api.wait_for_state(entity_ids(number)[1], "failed")
+
+
+def _entity_row(ui: HomeAssistantUI, name: str) -> Locator:
+    """Return a row of the device page's entities cards by the entity's name."""
+    return (
+        ui.page.locator("ha-device-entities-card")
+        .locator("hui-button-entity-row, hui-select-entity-row")
+        .filter(has=ui.page.get_by_text(name, exact=True))
+    )
+
+
+async def test_validate_again_from_the_device_page(
+    simulator: tuple[Simulator, str],
+    hass_api: HassClient,
+    ui: HomeAssistantUI,
+) -> None:
+    """Validate again from a number's device page; a test call picked there.
+
+    Caller IDs are listed under the account; a failed one is validated again from its
+    device page (the code from the notification), then a test call goes to a recipient
+    picked there; another is validated again from its row, then deleted from it.
+    """
+    sim, sim_url = simulator
+    entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    await _failed(sim_url, hass_api, NUMBER)
+    await _failed(sim_url, hass_api, OTHER)
+    page = ui.page
+
+    await ui.open_integration("callerid")
+    for number in (NUMBER, OTHER):  # each a row, "Caller ID", with its device
+        row = page.locator("ha-config-sub-entry-row").filter(
+            has=page.get_by_text(number, exact=True)
+        )
+        await expect(row.get_by_text("Caller ID", exact=True)).to_be_visible()
+    await ui.shot("caller-ids-listed")
+    await page.get_by_role(
+        "button", name=re.compile(re.escape(f"{NUMBER} (seven.io)"))
+    ).click()
+    await expect(page).to_have_url(DEVICE_PAGE)
+    await ui.expect_device_state("Status", "Failed")
+    press = ui.t("ui.card.button.press")
+    await _entity_row(ui, "Validate again").get_by_role("button", name=press).click()
+    await ui.expect_device_state("Status", "Pending")
+    drawer = await ui.open_notifications()
+    note = ui.notification(f"Caller ID code for {NUMBER} (seven.io)")
+    line = note.get_by_text(re.compile(r"type the code \d{6}"))
+    await expect(line).to_be_visible()
+    code = code_in(await line.inner_text())
+    await ui.shot("device-page-code-in-notification", drawer)
+    await ui.close_notifications()
+    await _type_on_the_phone(sim_url, NUMBER.replace(" ", ""), code)
+    await ui.expect_device_state("Status", "Validated", wait=UPDATE)
+    await ui.expect_device_state("Caller ID", "Validated")
+
+    # Test call to Alice (added meanwhile), picked beside the button.
+    await _add_recipient(
+        hass_api,
+        entry["entry_id"],
+        name="Alice",
+        number="030 1234567",
+        caller_id=NUMBER.replace(" ", ""),
+    )
+    select = f"select.{re.sub(r'\D+', '_', NUMBER).strip('_')}_test_call_to"
+    await until(
+        lambda: hass_api.state(select),
+        lambda state: state is not None and "Alice" in state["attributes"]["options"],
+    )
+    await _entity_row(ui, "Test call to").click()
+    await _entity_row(ui, "Test call to").get_by_text("Alice", exact=True).click()
+    await expect(_entity_row(ui, "Test call to")).to_contain_text("Alice")
+    await _entity_row(ui, "Test call").get_by_role("button", name=press).click()
+    await ui.expect_device_state("Last call", "Calling", wait=UPDATE)
+    await ui.shot("device-page-test-call")
+    (voice,) = [r for r in sim.requests if r["path"] == "/api/voice"]
+    assert voice["params"]["from"] == NUMBER.replace(" ", "")
+    assert voice["params"]["to"] == "+49301234567"
+
+    # The other number, from its row under the account.
+    await ui.open_integration("callerid")
+    row = page.locator("ha-config-sub-entry-row").filter(
+        has=page.get_by_text(OTHER, exact=True)
+    )
+    await row.get_by_role("button", name="Validate again").click()
+    await expect(ui.flow.get_by_text(f"Validate {OTHER} again")).to_be_visible()
+    await ui.submit()
+    calling = ui.flow.get_by_text(re.compile(r"seven\.io is calling .*: answer"))
+    await expect(calling).to_be_visible()
+    code = re.search(r"type (\d{6})", await calling.inner_text())
+    assert code is not None
+    await _type_on_the_phone(sim_url, OTHER.replace(" ", ""), code.group(1))
+    await expect(ui.flow.get_by_text(f"{OTHER} is validated")).to_be_visible(
+        timeout=UPDATE
+    )
+    await ui.close_flow()
+    await hass_api.wait_for_state(entity_ids(OTHER)[0], "on")
+
+    # The row's own menu (its devices' rows have theirs below it).
+    await row.get_by_role("button", name=ui.t("ui.common.menu")).first.click()
+    await page.get_by_role("menuitem", name=re.compile("^Delete")).click()
+    confirm = page.locator("dialog-box").get_by_role(
+        "button", name=re.compile("^Delete"), exact=False
+    )
+    await ui.stable(confirm)
+    await ui.shot("caller-id-delete-confirm")
+    await confirm.click()
+    await ui.dialog_closed(confirm)
+    await expect(row).to_have_count(0)
+    await until(lambda: hass_api.state(entity_ids(OTHER)[0]), lambda s: s is None)
+    await ui.shot("caller-id-deleted")

@@ -1,7 +1,6 @@
 """Per number, on its device page: validate it again, place a test call from it."""
 
 from homeassistant.components.button import ButtonEntity
-from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -28,7 +27,6 @@ class CallerIdValidateButton(CallerIdEntity, ButtonEntity):
     """Validate the number again: seven.io calls it, the code is in the notifications."""
 
     _attr_translation_key = "validate_again"
-    _attr_entity_category = EntityCategory.CONFIG
     _follows_record = False
 
     async def async_press(self) -> None:

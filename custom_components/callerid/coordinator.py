@@ -197,7 +197,8 @@ class CallerIdCoordinator:
             del self.numbers[number]
             self._cancel_expiry(number)
             # Its device and entities go with it.
-            if (listed := self.listed.pop(number, None)) in self.entry.subentries:
+            listed = self.listed.pop(number, "")
+            if listed in self.entry.subentries:
                 self.hass.config_entries.async_remove_subentry(self.entry, listed)
         async_dismiss_code(self.hass, self.entry, number)
 
