@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.callerid.const import TEST_CALL_MESSAGE
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 
 from .conftest import (
@@ -27,7 +28,7 @@ from .conftest import (
     voice_answer,
     voice_calls,
 )
-from .test_recipients import ALICE, alice  # noqa: F401  # a fixture
+from .test_recipients import ALICE, _add, alice  # noqa: F401  # a fixture
 
 VALIDATE_AGAIN = "button.49_176_12345678_validate_again"
 TEST_CALL = "button.49_176_12345678_test_call"
@@ -152,3 +153,22 @@ async def test_the_pick_survives_a_reload(
         "+49 176 12345678",
         ["+49 176 12345678"],
     )
+
+
+@pytest.mark.usefixtures("validated")
+async def test_a_recipient_named_as_the_number(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """The number's own option still calls the number."""
+    result = await _add(
+        hass,
+        hass.config_entries.async_entries("callerid")[0],
+        name="+49 176 12345678",
+        number="030 123456",
+        caller_id=NUMBER,
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert hass.states.get(TEST_CALL_TO).attributes["options"] == ["+49 176 12345678"]
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await _press(hass, TEST_CALL)
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [NUMBER]

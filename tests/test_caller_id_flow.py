@@ -332,3 +332,27 @@ async def test_validate_again_from_the_row(
     assert done["reason"] == "validation_validated"
     # Still the one row: validating again changes no list.
     assert [row] == init_integration.get_subentries_of_type(SUBENTRY_CALLER_ID)
+
+
+async def test_the_row_deleted_meanwhile(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """Its number forgotten, a waiting dialog and a Validate again form say so."""
+    waiting = await _started(hass, init_integration, aioclient_mock)
+    (row,) = init_integration.get_subentries_of_type(SUBENTRY_CALLER_ID)
+    form = await hass.config_entries.subentries.async_init(
+        (init_integration.entry_id, SUBENTRY_CALLER_ID),
+        context={"source": "reconfigure", "subentry_id": row.subentry_id},
+    )
+    hass.config_entries.async_remove_subentry(init_integration, row.subentry_id)
+    done = await _finished(hass, waiting["flow_id"])
+    assert done["type"] is FlowResultType.ABORT
+    assert done["reason"] == "caller_id_forgotten"
+    submitted = await hass.config_entries.subentries.async_configure(
+        form["flow_id"], {}
+    )
+    assert submitted["type"] is FlowResultType.ABORT
+    assert submitted["reason"] == "caller_id_forgotten"
+    assert len(validate_calls(aioclient_mock)) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 import shutil
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -15,7 +17,12 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.callerid.const import DOMAIN, SUBENTRY_CALLER_ID
+from custom_components.callerid import select
+from custom_components.callerid.const import (
+    DOMAIN,
+    ENABLED_ENTITIES,
+    SUBENTRY_CALLER_ID,
+)
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -27,8 +34,10 @@ from .conftest import (
     NUMBER,
     SEVEN_OK,
     Persisted,
+    disk_full,
     start_validation,
 )
+from .test_init import _store_validated
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v1_1"
 
@@ -196,3 +205,120 @@ async def test_numbers_of_version_1_1_are_listed(
     assert entity_registry.async_get(entity.entity_id).config_subentry_id == subentry_id
     assert hass.states.get(entity.entity_id).state == "on"
     assert "silently moves the device" not in caplog.text
+
+
+OTHER = "+4917699999999"
+
+
+async def _delete_row(hass: HomeAssistant, entry: MockConfigEntry, number: str) -> None:
+    hass.config_entries.async_remove_subentry(entry, _listed(entry)[number].subentry_id)
+
+
+async def test_a_row_deleted_on_a_full_disk_comes_back(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The number could not be forgotten: it is listed again, with its entities."""
+    await start_validation(hass, aioclient_mock)
+    with disk_full():
+        await _delete_row(hass, init_integration, NUMBER)
+        await hass.async_block_till_done()
+    assert "Task exception was never retrieved" not in caplog.text
+    assert "Could not forget" in caplog.text
+    assert list(persisted.numbers()) == [NUMBER]
+    assert list(_listed(init_integration)) == [NUMBER]
+    assert hass.states.get(ENTITY_ID).state == "off"
+
+
+@pytest.mark.usefixtures("real_storage")
+async def test_two_rows_deleted_then_a_reload(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+) -> None:
+    """Both numbers are forgotten before the reload unloads the entry."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(ENTRY_ID)
+    await hass.async_block_till_done()
+    for number, code in ((NUMBER, "123456"), (OTHER, "654321")):
+        await start_validation(hass, gateway, number, code)
+    await _delete_row(hass, mock_config_entry, NUMBER)
+    await _delete_row(hass, mock_config_entry, OTHER)
+    assert await hass.config_entries.async_reload(ENTRY_ID)
+    await hass.async_block_till_done()
+    assert _listed(mock_config_entry) == {}
+    assert mock_config_entry.runtime_data.numbers == {}
+
+
+async def test_a_row_deleted_while_the_platforms_set_up(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    persisted: Persisted,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The number is forgotten once the entry is set up; no platform fails."""
+    await start_validation(hass, aioclient_mock)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    original = select.async_setup_entry
+
+    async def deleting_first(*args: Any) -> None:
+        await _delete_row(hass, init_integration, NUMBER)
+        await original(*args)
+
+    with patch.object(select, "async_setup_entry", deleting_first):
+        assert await hass.config_entries.async_setup(init_integration.entry_id)
+        await hass.async_block_till_done()
+    assert "Error while setting up" not in caplog.text
+    assert persisted.numbers() == {}
+    assert _listed(init_integration) == {}
+
+
+async def test_entities_of_numbers_past_the_limit_stay_registered(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    gateway: AiohttpClientMocker,
+    hass_storage: dict[str, Any],
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """An update that leaves no room for a number's new entities deletes none of its old.
+
+    Version 1.1 registered three per number; a number the limit now hides keeps them
+    (its entity ids, names, history), moved with its device under its row.
+    """
+    numbers = [NUMBER, OTHER]
+    _store_validated(hass_storage, mock_config_entry, numbers)
+    mock_config_entry.add_to_hass(hass)
+    old = {}
+    for number in numbers:
+        device = device_registry.async_get_or_create(
+            config_entry_id=ENTRY_ID, identifiers={(DOMAIN, f"{ENTRY_ID}_{number}")}
+        )
+        old[number] = [
+            entity_registry.async_get_or_create(
+                domain,
+                DOMAIN,
+                f"{ENTRY_ID}_{number}_{key}",
+                config_entry=mock_config_entry,
+                device_id=device.id,
+            ).entity_id
+            for domain, key in ENABLED_ENTITIES[:3]
+        ]
+    # The account's two, both numbers' old three and room for one number's new ones.
+    with patch(
+        "homeassistant.helpers.entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY",
+        2 + 2 * 3 + len(ENABLED_ENTITIES) - 3,
+    ):
+        assert await hass.config_entries.async_setup(ENTRY_ID)
+        await hass.async_block_till_done()
+    assert mock_config_entry.runtime_data.hidden == {OTHER}
+    row = _listed(mock_config_entry)[OTHER].subentry_id
+    for entity_id in old[OTHER]:
+        entity = entity_registry.async_get(entity_id)
+        assert entity is not None, entity_id
+        assert entity.config_subentry_id == row
+    assert hass.states.get(old[NUMBER][0]).state == "on"

@@ -74,9 +74,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         if _inputs(entry) != loaded_with:
             hass.config_entries.async_schedule_reload(entry.entry_id)
         # A caller ID deleted on the account's page: its number is forgotten.
-        for number, listed in list(coordinator.listed.items()):
-            if listed not in entry.subentries and not coordinator.closed:
-                await coordinator.async_forget(number)
+        coordinator.listing.async_forget_deleted()
 
     @callback
     def _state_changed() -> None:
@@ -87,6 +85,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: CallerIdConfigEntry) -> 
         )
 
     entry.async_on_unload(entry.add_update_listener(_async_changed))
+    coordinator.listing.async_forget_deleted()  # a row deleted while setting up
     entry.async_on_unload(entry.async_on_state_change(_state_changed))
     # In the background: start-up never waits on seven.io. It checks the key too.
     coordinator.hooks.async_schedule()

@@ -19,6 +19,7 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
+    UnknownSubEntry,
 )
 from homeassistant.const import CONF_API_KEY, CONF_NAME, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant, callback
@@ -544,7 +545,10 @@ class CallerIdFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Validate a listed number again (its row's menu on the account's page)."""
-        number = str(self._get_reconfigure_subentry().unique_id)
+        try:
+            number = str(self._get_reconfigure_subentry().unique_id)
+        except UnknownSubEntry:  # its row was deleted meanwhile
+            return self.async_abort(reason="caller_id_forgotten")
         return await self._async_ask("reconfigure", user_input, number)
 
     async def _async_ask(
@@ -623,14 +627,15 @@ class CallerIdFlow(ConfigSubentryFlow):
         """Say how the validation ended: validated, failed (and why), or expired."""
         if (entry := self._loaded_entry()) is None:
             return self.async_abort(reason="entry_not_loaded")
-        record = entry.runtime_data.numbers.get(self._number)
-        status = record.status if record else ValidationStatus.EXPIRED
+        number = format_number(self._number)
+        if (record := entry.runtime_data.numbers.get(self._number)) is None:
+            return self.async_abort(
+                reason="caller_id_forgotten",
+                description_placeholders={"number": number},
+            )
         return self.async_abort(
-            reason=f"validation_{status.value}",
-            description_placeholders={
-                "number": format_number(self._number),
-                "error": (record.error if record else None) or "",
-            },
+            reason=f"validation_{record.status.value}",
+            description_placeholders={"number": number, "error": record.error or ""},
         )
 
     def _loaded_entry(self) -> CallerIdConfigEntry | None:
@@ -665,6 +670,9 @@ class CallerIdFlow(ConfigSubentryFlow):
         undo = [
             async_dispatcher_connect(
                 self.hass, signal(entry.entry_id, self._number), _changed
+            ),
+            async_dispatcher_connect(
+                self.hass, signal(entry.entry_id, "forgotten"), _changed
             ),
             entry.async_on_state_change(_changed),
             # While unloaded, look again once the grace is over.

@@ -9,12 +9,10 @@ import asyncio
 from collections.abc import Coroutine, Mapping
 import contextlib
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -24,7 +22,6 @@ from .call_log import CallLog
 from .const import (
     CONF_CODE_LIFETIME,
     CONF_MIN_TALK_TIME,
-    CONF_NUMBER,
     CONF_WARN_BELOW,
     DEFAULT_CODE_LIFETIME,
     DEFAULT_MIN_TALK_TIME,
@@ -32,13 +29,13 @@ from .const import (
     EVENT_VALIDATION_COMPLETED,
     ISSUE_BALANCE_LOW,
     LOGGER,
-    SUBENTRY_CALLER_ID,
     ValidationStatus,
 )
 from .helpers import async_issue, invalid, signal
+from .listing import Listing
 from .models import NumberRecord, PlacedCall
 from .notification import async_dismiss_code, async_show_outcome
-from .phone import format_number, mask_number
+from .phone import mask_number
 from .reachability import HookSync
 from .storage import CallerIdStore, StorageWriteError, StoredState
 from .validation import Validations
@@ -58,9 +55,7 @@ class CallerIdCoordinator:
         self.client = client
         self.store = CallerIdStore(hass, entry.entry_id)
         self.numbers: dict[str, NumberRecord] = {}
-        # Each number's subentry, which lists it on the account's page (the file is the
-        # truth: a number without one gets one, a subentry deleted forgets its number).
-        self.listed: dict[str, str] = {}
+        self.listing = Listing(self)
         # Whom each number's Test call button calls (its Test call to select).
         self.test_call_to: dict[str, str] = {}
         self.validations = Validations(self)
@@ -104,17 +99,9 @@ class CallerIdCoordinator:
         if self.numbers != state.numbers and not self.hass.is_stopping:
             # Expiry follows from the time alone: the next load finds it again.
             await self.async_write()
-        self.listed = {
-            str(subentry.unique_id): subentry.subentry_id
-            for subentry in self.entry.get_subentries_of_type(SUBENTRY_CALLER_ID)
-        }
-        for number in self.listed.keys() - self.numbers.keys():  # forgotten meanwhile
-            self.hass.config_entries.async_remove_subentry(
-                self.entry, self.listed.pop(number)
-            )
         for record in self.numbers.values():
             self._schedule_expiry(record)
-            self._list(record.number)
+        self.listing.load()
 
     async def async_refresh_balance(self) -> None:
         """Ask seven.io for the credit (after setup, then hourly by its sensor)."""
@@ -196,32 +183,10 @@ class CallerIdCoordinator:
             await self.async_write({number: None})
             del self.numbers[number]
             self._cancel_expiry(number)
-            # Its device and entities go with it.
-            listed = self.listed.pop(number, "")
-            if listed in self.entry.subentries:
-                self.hass.config_entries.async_remove_subentry(self.entry, listed)
+            self.listing.remove(number)
         async_dismiss_code(self.hass, self.entry, number)
-
-    def _list(self, number: str) -> None:
-        """List `number` under the account, as a subentry its device moves under."""
-        if number in self.listed:
-            return
-        subentry = ConfigSubentry(
-            data=MappingProxyType({CONF_NUMBER: number}),
-            subentry_type=SUBENTRY_CALLER_ID,
-            title=format_number(number),
-            unique_id=number,
-        )
-        self.hass.config_entries.async_add_subentry(self.entry, subentry)
-        self.listed[number] = subentry.subentry_id
-        # A device of an earlier version, which had no subentries.
-        devices = dr.async_get(self.hass)
-        identifier = (DOMAIN, f"{self.entry.entry_id}_{number}")
-        device = devices.async_get_device_by_identifier(identifier, self.entry.entry_id)
-        if device is not None:
-            devices.async_update_device(
-                device.id, new_config_subentry_id=subentry.subentry_id
-            )
+        # A dialog waiting on it stops waiting.
+        async_dispatcher_send(self.hass, signal(self.entry.entry_id, "forgotten"))
 
     def put(self, record: NumberRecord) -> None:
         """Keep `record` and tell the entities; only once it is on disk."""
@@ -230,7 +195,7 @@ class CallerIdCoordinator:
         self._schedule_expiry(record)
         entry_id = self.entry.entry_id
         if is_new:
-            self._list(record.number)
+            self.listing.add(record.number)
             async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
         async_dispatcher_send(self.hass, signal(entry_id, record.number), record)
 

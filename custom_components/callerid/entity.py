@@ -88,10 +88,11 @@ def async_add_number_entities(
 
     @callback
     def add(record: NumberRecord) -> None:
-        async_add_entities(
-            [kind(coordinator, record) for kind in kinds],
-            config_subentry_id=coordinator.listed[record.number],
-        )
+        # A row just deleted: its number is being forgotten.
+        if (row := coordinator.listing.shown(record.number)) is not None:
+            async_add_entities(
+                [kind(coordinator, record) for kind in kinds], config_subentry_id=row
+            )
 
     for record in coordinator.numbers.values():
         if record.number not in coordinator.hidden:

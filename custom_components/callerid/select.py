@@ -33,12 +33,10 @@ class CallerIdTestCallTo(CallerIdEntity, SelectEntity, RestoreEntity):
     def __init__(self, coordinator: CallerIdCoordinator, record: NumberRecord) -> None:
         """Offer the number, then the recipients (a change of them reloads the entry)."""
         super().__init__(coordinator, record)
-        self._targets = {record.formatted: record.number} | {
-            recipient.title: recipient.data[CONF_NUMBER]
-            for recipient in coordinator.entry.get_subentries_of_type(
-                SUBENTRY_RECIPIENT
-            )
-        }
+        self._targets = {record.formatted: record.number}
+        for recipient in coordinator.entry.get_subentries_of_type(SUBENTRY_RECIPIENT):
+            # A recipient named as the number reads the same: the number stays itself.
+            self._targets.setdefault(recipient.title, recipient.data[CONF_NUMBER])
         self._attr_options = list(self._targets)
         self._attr_current_option = record.formatted
 

@@ -1,0 +1,105 @@
+"""Each number listed under its account: a config subentry, its device beneath it.
+
+The storage file is the truth: a stored number without a row gets one at load, a row
+without a stored number goes. A row the user deletes forgets its number.
+"""
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+
+from .const import CONF_NUMBER, DOMAIN, LOGGER, SUBENTRY_CALLER_ID
+from .helpers import signal
+from .phone import format_number, mask_number
+from .storage import StorageWriteError
+
+if TYPE_CHECKING:
+    from .coordinator import CallerIdCoordinator
+
+
+class Listing:
+    """The rows of one entry's numbers on the account's page."""
+
+    def __init__(self, owner: CallerIdCoordinator) -> None:
+        """None listed yet; `load` reads the entry's subentries."""
+        self._owner = owner
+        # Each listed number's subentry id.
+        self.rows: dict[str, str] = {}
+
+    def load(self) -> None:
+        """List every stored number, and only those."""
+        entry = self._owner.entry
+        self.rows = {
+            str(subentry.unique_id): subentry.subentry_id
+            for subentry in entry.get_subentries_of_type(SUBENTRY_CALLER_ID)
+        }
+        for number in self.rows.keys() - self._owner.numbers.keys():
+            self._owner.hass.config_entries.async_remove_subentry(
+                entry, self.rows.pop(number)
+            )
+        for number in self._owner.numbers:
+            self.add(number)
+
+    def add(self, number: str) -> None:
+        """List `number`; a device of an earlier version moves under its row."""
+        if number in self.rows:
+            return
+        owner = self._owner
+        subentry = ConfigSubentry(
+            data=MappingProxyType({CONF_NUMBER: number}),
+            subentry_type=SUBENTRY_CALLER_ID,
+            title=format_number(number),
+            unique_id=number,
+        )
+        owner.hass.config_entries.async_add_subentry(owner.entry, subentry)
+        self.rows[number] = row = subentry.subentry_id
+        devices = dr.async_get(owner.hass)
+        identifier = (DOMAIN, f"{owner.entry.entry_id}_{number}")
+        device = devices.async_get_device_by_identifier(
+            identifier, owner.entry.entry_id
+        )
+        if device is None:
+            return
+        # Its entities first: those left on no subentry would be deleted with the move.
+        entities = er.async_get(owner.hass)
+        for entity in er.async_entries_for_device(
+            entities, device.id, include_disabled_entities=True
+        ):
+            entities.async_update_entity(entity.entity_id, config_subentry_id=row)
+        devices.async_update_device(device.id, new_config_subentry_id=row)
+
+    def remove(self, number: str) -> None:
+        """Take the row of a number forgotten; its device and entities go with it."""
+        row = self.rows.pop(number, "")
+        if row in self._owner.entry.subentries:
+            self._owner.hass.config_entries.async_remove_subentry(
+                self._owner.entry, row
+            )
+
+    def shown(self, number: str) -> str | None:
+        """Return the row the number's entities go on, if it is still there."""
+        row = self.rows.get(number)
+        return row if row in self._owner.entry.subentries else None
+
+    @callback
+    def async_forget_deleted(self) -> None:
+        """Forget each number whose row the user deleted, each as a change of its own."""
+        for number, row in list(self.rows.items()):
+            if row not in self._owner.entry.subentries and not self._owner.closed:
+                del self.rows[number]
+                self._owner.track(self._async_forget(number))
+
+    async def _async_forget(self, number: str) -> None:
+        try:
+            await self._owner.async_forget(number)
+        except StorageWriteError:
+            # Still stored: it is listed again, as the next load would.
+            LOGGER.error("Could not forget %s; it stays", mask_number(number))
+            if (record := self._owner.numbers.get(number)) and not self._owner.closed:
+                self.add(number)
+                entry_id = self._owner.entry.entry_id
+                async_dispatcher_send(self._owner.hass, signal(entry_id, "new"), record)
