@@ -56,8 +56,6 @@ class CallerIdCoordinator:
         self.store = CallerIdStore(hass, entry.entry_id)
         self.numbers: dict[str, NumberRecord] = {}
         self.listing = Listing(self)
-        # Whom each number's Test call button calls (its Test call to select).
-        self.test_call_to: dict[str, str] = {}
         self.validations = Validations(self)
         self.calls = CallLog(self)
         self.hooks = HookSync(hass, entry, client)
@@ -185,8 +183,6 @@ class CallerIdCoordinator:
             self._cancel_expiry(number)
             self.listing.remove(number)
         async_dismiss_code(self.hass, self.entry, number)
-        # A dialog waiting on it stops waiting.
-        async_dispatcher_send(self.hass, signal(self.entry.entry_id, "forgotten"))
 
     def put(self, record: NumberRecord) -> None:
         """Keep `record` and tell the entities; only once it is on disk."""

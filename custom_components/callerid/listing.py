@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 
 
 class Listing:
-    """The rows of one entry's numbers on the account's page."""
+    """Where one entry's numbers are shown: their rows, their device pages' picks."""
 
     def __init__(self, owner: CallerIdCoordinator) -> None:
         """None listed yet; `load` reads the entry's subentries."""
         self._owner = owner
         # Each listed number's subentry id.
         self.rows: dict[str, str] = {}
+        # Whom each number's Test call button calls (its Test call to select).
+        self.test_call_to: dict[str, str] = {}
 
     def load(self) -> None:
         """List every stored number, and only those."""
@@ -74,11 +76,12 @@ class Listing:
 
     def remove(self, number: str) -> None:
         """Take the row of a number forgotten; its device and entities go with it."""
+        owner = self._owner
         row = self.rows.pop(number, "")
-        if row in self._owner.entry.subentries:
-            self._owner.hass.config_entries.async_remove_subentry(
-                self._owner.entry, row
-            )
+        if row in owner.entry.subentries:
+            owner.hass.config_entries.async_remove_subentry(owner.entry, row)
+        # A dialog waiting on it stops waiting.
+        async_dispatcher_send(owner.hass, signal(owner.entry.entry_id, "forgotten"))
 
     def shown(self, number: str) -> str | None:
         """Return the row the number's entities go on, if it is still there."""

@@ -50,7 +50,7 @@ class CallerIdTestCallTo(CallerIdEntity, SelectEntity, RestoreEntity):
 
     async def async_will_remove_from_hass(self) -> None:
         """Forget the pick with the entity (the number forgotten, the entry unloaded)."""
-        self._coordinator.test_call_to.pop(self._number, None)
+        self._coordinator.listing.test_call_to.pop(self._number, None)
 
     async def async_select_option(self, option: str) -> None:
         """Call `option` on the next press of Test call."""
@@ -59,6 +59,6 @@ class CallerIdTestCallTo(CallerIdEntity, SelectEntity, RestoreEntity):
         self.async_write_ha_state()
 
     def _keep(self) -> None:
-        self._coordinator.test_call_to[self._number] = self._targets[
+        self._coordinator.listing.test_call_to[self._number] = self._targets[
             str(self.current_option)
         ]

@@ -27,7 +27,6 @@ from .const import DOMAIN
 from .probes import async_register_probes
 from .webhooks import async_register_webhooks
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 REQUEST_SCHEMA = probatio.Schema(
     {
         probatio.Required("url"): str,
@@ -66,9 +65,20 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 def _platforms(entry: ConfigEntry) -> list[Platform]:
-    # The sensor platform only for entries that have sensors.
-    sensors = entry.data.get("entities", 1) - 1 + entry.data.get("disabled", 0)
-    return PLATFORMS if sensors else [Platform.BINARY_SENSOR]
+    # The other platforms only for entries whose slots reach them (entity.py's order:
+    # status, last call, two buttons, a select).
+    enabled = entry.data.get("entities", 1)
+    sensors = enabled - 1 + entry.data.get("disabled", 0)
+    return [
+        platform
+        for platform, present in (
+            (Platform.BINARY_SENSOR, True),
+            (Platform.SENSOR, sensors > 0),
+            (Platform.BUTTON, enabled > 3),
+            (Platform.SELECT, enabled > 5),
+        )
+        if present
+    ]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -39,3 +39,29 @@ class BareEntity(Entity):
             model="Floor",
             entry_type=None,
         )
+
+
+def enabled_kind(slot: int) -> type[BareEntity]:
+    """Return the kind of enabled entity `slot` (1 on) of an index, as the integration's."""
+    from .button import BareTestCallButton, BareValidateButton  # noqa: PLC0415
+    from .select import BareTestCallTo  # noqa: PLC0415
+    from .sensor import BareLastCallSensor, BareStatusSensor  # noqa: PLC0415
+
+    kinds: tuple[type[BareEntity], ...] = (
+        BareStatusSensor,
+        BareLastCallSensor,
+        BareValidateButton,
+        BareTestCallButton,
+        BareTestCallTo,
+    )
+    return kinds[(slot - 1) % len(kinds)]
+
+
+def slots_of[T](entry: ConfigEntry, kind: type[T]) -> list[tuple[int, int]]:
+    """Return (index, slot) of each enabled entity of `kind`'s platform."""
+    return [
+        (index, slot)
+        for index in range(entry.data["count"])
+        for slot in range(1, entry.data.get("entities", 1))
+        if issubclass(enabled_kind(slot), kind)
+    ]

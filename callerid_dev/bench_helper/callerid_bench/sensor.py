@@ -1,7 +1,8 @@
 """Floor sensors: the further entities of each index, of the integration's sensors' shape.
 
-The enabled ones are, in turn, a status (an enum with attributes) and a last call (an
-enum); the disabled ones a diagnostic timestamp. Their values are constants.
+The enabled slots are, in turn, a status (an enum with attributes), a last call (an
+enum) and the device page's controls (button.py, select.py); the disabled ones a
+diagnostic timestamp. Their values are constants.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity
+from .entity import BareEntity, enabled_kind
 
 PARALLEL_UPDATES = 0
 
@@ -34,11 +35,13 @@ async def async_setup_entry(
     enabled = entry.data.get("entities", 1)
     disabled = entry.data.get("disabled", 0)
     async_add_entities(
-        (ENABLED[(slot - 1) % len(ENABLED)] if slot < enabled else BareCompletedSensor)(
-            entry, index, slot
-        )
+        kind(entry, index, slot)
         for index in range(entry.data["count"])
         for slot in range(1, enabled + disabled)
+        if issubclass(
+            kind := enabled_kind(slot) if slot < enabled else BareCompletedSensor,
+            SensorEntity,
+        )
     )
 
 
@@ -74,6 +77,3 @@ class BareCompletedSensor(BareEntity, SensorEntity):
     _attr_entity_category = EntityCategory.DIAGNOSTIC
     _attr_entity_registry_enabled_default = False
     _attr_native_value = COMPLETED_AT
-
-
-ENABLED: tuple[type[BareEntity], ...] = (BareStatusSensor, BareLastCallSensor)
