@@ -25,6 +25,7 @@ from custom_components.callerid.const import (
 )
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
@@ -38,6 +39,7 @@ from .conftest import (
     start_validation,
 )
 from .test_init import _store_validated
+from .test_recipients import _add
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v1_1"
 
@@ -45,7 +47,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "v1_1"
 def _listed(entry: MockConfigEntry) -> dict[str, ConfigSubentry]:
     """Return the entry's caller ID subentries by number."""
     return {
-        str(subentry.unique_id): subentry
+        subentry.data["number"]: subentry
         for subentry in entry.get_subentries_of_type(SUBENTRY_CALLER_ID)
     }
 
@@ -156,7 +158,7 @@ async def test_the_file_decides_what_is_listed(
         data={"number": "+4917699999999"},
         subentry_type=SUBENTRY_CALLER_ID,
         title="+49 176 99999999",
-        unique_id="+4917699999999",
+        unique_id="caller_id +4917699999999",
     )
     hass.config_entries.async_add_subentry(init_integration, stray)
     assert await hass.config_entries.async_setup(init_integration.entry_id)
@@ -322,3 +324,23 @@ async def test_entities_of_numbers_past_the_limit_stay_registered(
         assert entity is not None, entity_id
         assert entity.config_subentry_id == row
     assert hass.states.get(old[NUMBER][0]).state == "on"
+
+
+async def test_a_caller_id_that_is_also_a_recipient(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """One's own number, validated and called as a recipient: a row each, both ways."""
+    result = await _add(
+        hass, validated, name="Me", number="0176 12345678", caller_id=NUMBER
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert await hass.config_entries.async_reload(validated.entry_id)
+    await hass.async_block_till_done()
+    assert validated.state is ConfigEntryState.LOADED
+    assert list(_listed(validated)) == [NUMBER]
+    # And the other way: a recipient's number validated afterwards.
+    await _add(hass, validated, name="Bob", number="0176 99999999", caller_id=NUMBER)
+    await start_validation(hass, aioclient_mock, OTHER, "654321")
+    assert list(_listed(validated)) == [NUMBER, OTHER]

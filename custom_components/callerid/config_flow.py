@@ -546,7 +546,7 @@ class CallerIdFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Validate a listed number again (its row's menu on the account's page)."""
         try:
-            number = str(self._get_reconfigure_subentry().unique_id)
+            number = str(self._get_reconfigure_subentry().data[CONF_NUMBER])
         except UnknownSubEntry:  # its row was deleted meanwhile
             return self.async_abort(reason="caller_id_forgotten")
         return await self._async_ask("reconfigure", user_input, number)

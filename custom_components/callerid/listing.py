@@ -36,7 +36,7 @@ class Listing:
         """List every stored number, and only those."""
         entry = self._owner.entry
         self.rows = {
-            str(subentry.unique_id): subentry.subentry_id
+            subentry.data[CONF_NUMBER]: subentry.subentry_id
             for subentry in entry.get_subentries_of_type(SUBENTRY_CALLER_ID)
         }
         for number in self.rows.keys() - self._owner.numbers.keys():
@@ -55,7 +55,8 @@ class Listing:
             data=MappingProxyType({CONF_NUMBER: number}),
             subentry_type=SUBENTRY_CALLER_ID,
             title=format_number(number),
-            unique_id=number,
+            # Unique among all subentries: a recipient's is its bare number.
+            unique_id=f"{SUBENTRY_CALLER_ID} {number}",
         )
         owner.hass.config_entries.async_add_subentry(owner.entry, subentry)
         self.rows[number] = row = subentry.subentry_id
