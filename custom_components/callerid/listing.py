@@ -12,10 +12,11 @@ from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .const import CONF_NUMBER, DOMAIN, LOGGER, SUBENTRY_CALLER_ID
+from .const import CONF_NUMBER, LOGGER, SUBENTRY_CALLER_ID
 from .helpers import signal
 from .phone import format_number, mask_number
 from .storage import StorageWriteError
+from .trigger import device_identifier
 
 if TYPE_CHECKING:
     from .coordinator import CallerIdCoordinator
@@ -61,9 +62,9 @@ class Listing:
         owner.hass.config_entries.async_add_subentry(owner.entry, subentry)
         self.rows[number] = row = subentry.subentry_id
         devices = dr.async_get(owner.hass)
-        identifier = (DOMAIN, f"{owner.entry.entry_id}_{number}")
+        entry_id = owner.entry.entry_id
         device = devices.async_get_device_by_identifier(
-            identifier, owner.entry.entry_id
+            device_identifier(entry_id, number), entry_id
         )
         if device is None:
             return

@@ -7,7 +7,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity, enabled_kind, slots_of
+from .entity import BareEntity, bare_entities
 
 PARALLEL_UPDATES = 0
 
@@ -18,10 +18,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the button slots of each index."""
-    async_add_entities(
-        enabled_kind(slot)(entry, index, slot)
-        for index, slot in slots_of(entry, ButtonEntity)
-    )
+    async_add_entities(bare_entities(entry, ButtonEntity))
 
 
 class BareValidateButton(BareEntity, ButtonEntity):

@@ -57,11 +57,11 @@ def enabled_kind(slot: int) -> type[BareEntity]:
     return kinds[(slot - 1) % len(kinds)]
 
 
-def slots_of[T](entry: ConfigEntry, kind: type[T]) -> list[tuple[int, int]]:
-    """Return (index, slot) of each enabled entity of `kind`'s platform."""
+def bare_entities(entry: ConfigEntry, platform: type) -> list[BareEntity]:
+    """Return each index's enabled entities whose kind is of `platform` (a base class)."""
     return [
-        (index, slot)
+        enabled_kind(slot)(entry, index, slot)
         for index in range(entry.data["count"])
         for slot in range(1, entry.data.get("entities", 1))
-        if issubclass(enabled_kind(slot), kind)
+        if issubclass(enabled_kind(slot), platform)
     ]

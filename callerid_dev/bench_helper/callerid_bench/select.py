@@ -8,7 +8,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity, enabled_kind, slots_of
+from .entity import BareEntity, bare_entities
 
 PARALLEL_UPDATES = 0
 
@@ -19,10 +19,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the select slots of each index."""
-    async_add_entities(
-        enabled_kind(slot)(entry, index, slot)
-        for index, slot in slots_of(entry, SelectEntity)
-    )
+    async_add_entities(bare_entities(entry, SelectEntity))
 
 
 class BareTestCallTo(BareEntity, SelectEntity):
