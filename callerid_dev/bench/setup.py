@@ -4,9 +4,11 @@ The floor is a bench helper entry with as many devices as ours has, each with as
 entities, enabled and disabled by default, as the integration gave its numbers in this
 very run (read from the entity registry, and checked on the floor once set up), of the
 same shape: translated names, device classes and options, category, the same state
-attributes with values of the same types, the same device fields (checked too). Its
-setup loads a copy of the entry's own storage file with Store, as ours loads its own.
-Both are reloaded in the same process, alternating. A full pass of the garbage collector
+attributes with values of the same types, the same device fields (checked too), each
+device a row (a subentry) of the entry with its entities added on it, as each number
+is. Its setup loads a copy of the entry's own storage file with Store, as ours loads
+its own. A second floor without rows (the floor before numbers were rows) is measured
+beside it. All are reloaded in the same process, alternating. A full pass of the garbage collector
 walks every object of the process and comes whenever enough have piled up: so every
 round starts after one (untimed), the order turns each round, and the collector's time
 inside each reload is kept beside it.
@@ -27,17 +29,20 @@ from .instance import REGISTRY_SAVE_DELAY, Instance, flow, helper, timed_reload
 from .seeding import storage_path
 from .stats import spread, turned
 
-KINDS = ("ours", "floor")
 # A key in a folder of its own: Home Assistant's cache of the files it found at start-up
 # takes no part, so a file copied there later is read from disk, as ours is on a reload.
 FLOOR_STORAGE = "callerid_bench/setup.{entry_id}"
 
 
-def floor_entry(shape: dict[str, int]) -> dict[str, Any]:
-    """Return the bench helper's config flow input for the floor of that shape."""
+def floor_entry(shape: dict[str, int], *, rows: bool = True) -> dict[str, Any]:
+    """Return the bench helper's config flow input for the floor of that shape.
+
+    Each device is a row (a subentry) with its entities on it, as each number is.
+    """
     return {
         "count": shape["devices"],
         "devices": True,
+        "rows": rows,
         "entities": shape["enabled"],
         "disabled": shape["entities"] - shape["enabled"],
     }
@@ -125,15 +130,22 @@ async def bench_setup(
     api, entry_id = instance.api, entry.entry_id
     shape = await registry_shape(api, entry_id)
     storage = copy_storage(instance.config_dir, entry)
-    floor = await flow(api, "callerid_bench", floor_entry(shape) | storage)
-    if (found := await registry_shape(api, floor)) != shape:
-        raise RuntimeError(f"the floor is {found}, not {shape}")
-    entity_shapes = await check_same_shape(api, entry_id, floor)
+    floors = {
+        kind: await flow(api, "callerid_bench", floor_entry(shape, rows=rows) | storage)
+        for kind, rows in (("floor", True), ("floor_without_rows", False))
+    }
+    for floor in floors.values():
+        if (found := await registry_shape(api, floor)) != shape:
+            raise RuntimeError(f"the floor is {found}, not {shape}")
+    entity_shapes = await check_same_shape(api, entry_id, floors["floor"])
     await asyncio.sleep(REGISTRY_SAVE_DELAY)
     await instance.settle()
-    reloads = await time_reloads(api, {"ours": entry_id, "floor": floor}, rounds)
+    reloads = await time_reloads(api, {"ours": entry_id} | floors, rounds)
     return {
         "ratio": reloads["ours"]["median"] / reloads["floor"]["median"],
+        # Against the floor of issue 15, before numbers were rows (issue 18).
+        "ratio_against_floor_without_rows": reloads["ours"]["median"]
+        / reloads["floor_without_rows"]["median"],
         "numbers": numbers,
         "rounds": rounds,
         "shape": shape,

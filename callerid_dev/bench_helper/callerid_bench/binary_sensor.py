@@ -7,7 +7,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity
+from .entity import BareEntity, add_entities
 
 PARALLEL_UPDATES = 0
 
@@ -18,8 +18,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the first entity of each index: a binary sensor, as each number's Caller ID is."""
-    async_add_entities(
-        BareBinarySensor(entry, index, 0) for index in range(entry.data["count"])
+    add_entities(
+        entry,
+        async_add_entities,
+        (BareBinarySensor(entry, index, 0) for index in range(entry.data["count"])),
     )
 
 

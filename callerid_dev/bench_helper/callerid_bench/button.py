@@ -7,7 +7,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity, bare_entities
+from .entity import BareEntity, add_entities, bare_entities
 
 PARALLEL_UPDATES = 0
 
@@ -18,7 +18,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the button slots of each index."""
-    async_add_entities(bare_entities(entry, ButtonEntity))
+    add_entities(entry, async_add_entities, bare_entities(entry, ButtonEntity))
 
 
 class BareValidateButton(BareEntity, ButtonEntity):

@@ -6,7 +6,11 @@ from typing import Any
 
 import probatio
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryData,
+)
 
 from .const import DOMAIN
 
@@ -15,8 +19,10 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
     """Create an entry with `count` indexes (each a device of its own, with `devices`).
 
     Each index has `entities` enabled entities (a binary sensor, then sensors) and
-    `disabled` sensors disabled by default, all on its device. With `storage` (a Store
-    key, with `storage_version` and `storage_minor_version`) its setup loads that file.
+    `disabled` sensors disabled by default, all on its device. With `rows` each index is
+    a subentry (as each number is a row of the integration's) and its entities are added
+    on it. With `storage` (a Store key, with `storage_version` and
+    `storage_minor_version`) its setup loads that file.
     """
 
     async def async_step_user(
@@ -30,6 +36,7 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
                     {
                         probatio.Required("count"): int,
                         probatio.Optional("devices", default=False): bool,
+                        probatio.Optional("rows", default=False): bool,
                         probatio.Optional("entities", default=1): probatio.All(
                             int, probatio.Range(min=1)
                         ),
@@ -43,6 +50,11 @@ class BenchFlow(ConfigFlow, domain=DOMAIN):
                     }
                 ),
             )
+        rows: list[ConfigSubentryData] = [
+            {"subentry_type": "row", "title": f"row {index}", "unique_id": str(index)}
+            | {"data": {}}
+            for index in range(user_input["count"] if user_input["rows"] else 0)
+        ]
         return self.async_create_entry(
-            title=f"{user_input['count']} sensors", data=user_input
+            title=f"{user_input['count']} sensors", data=user_input, subentries=rows
         )

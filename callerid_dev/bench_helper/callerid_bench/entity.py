@@ -7,9 +7,12 @@ dispatcher, no record: its values are constants.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 
@@ -23,7 +26,7 @@ class BareEntity(Entity):
     def __init__(self, entry: ConfigEntry, index: int, slot: int) -> None:
         """Give it its unique id and, if asked, its index's device."""
         self._device_id = device_id = f"{entry.entry_id}_{index}"
-        self._index = index
+        self.index = index
         self._attr_unique_id = device_id if slot == 0 else f"{device_id}_{slot}"
         self._devices = entry.data.get("devices", False)
 
@@ -34,7 +37,7 @@ class BareEntity(Entity):
             return None
         return DeviceInfo(
             identifiers={(DOMAIN, self._device_id)},
-            name=f"bench device {self._index}",
+            name=f"bench device {self.index}",
             manufacturer="callerid bench",
             model="Floor",
             entry_type=None,
@@ -55,6 +58,23 @@ def enabled_kind(slot: int) -> type[BareEntity]:
         BareTestCallTo,
     )
     return kinds[(slot - 1) % len(kinds)]
+
+
+def add_entities(
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities: Iterable[BareEntity],
+) -> None:
+    """Add the entities at once; with `rows`, each index's on its row, as ours are."""
+    if not entry.data.get("rows"):
+        async_add_entities(entities)
+        return
+    rows = {int(str(row.unique_id)): row_id for row_id, row in entry.subentries.items()}
+    by_index: dict[int, list[BareEntity]] = {}
+    for entity in entities:
+        by_index.setdefault(entity.index, []).append(entity)
+    for index, found in by_index.items():
+        async_add_entities(found, config_subentry_id=rows[index])
 
 
 def bare_entities(entry: ConfigEntry, platform: type) -> list[BareEntity]:

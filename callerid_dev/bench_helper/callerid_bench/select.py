@@ -8,7 +8,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity, bare_entities
+from .entity import BareEntity, add_entities, bare_entities
 
 PARALLEL_UPDATES = 0
 
@@ -19,7 +19,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the select slots of each index."""
-    async_add_entities(bare_entities(entry, SelectEntity))
+    add_entities(entry, async_add_entities, bare_entities(entry, SelectEntity))
 
 
 class BareTestCallTo(BareEntity, SelectEntity):

@@ -15,7 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BareEntity, enabled_kind
+from .entity import BareEntity, add_entities, enabled_kind
 
 PARALLEL_UPDATES = 0
 
@@ -34,14 +34,18 @@ async def async_setup_entry(
     """Add `entities - 1` enabled and `disabled` disabled sensors per index."""
     enabled = entry.data.get("entities", 1)
     disabled = entry.data.get("disabled", 0)
-    async_add_entities(
-        kind(entry, index, slot)
-        for index in range(entry.data["count"])
-        for slot in range(1, enabled + disabled)
-        if issubclass(
-            kind := enabled_kind(slot) if slot < enabled else BareCompletedSensor,
-            SensorEntity,
-        )
+    add_entities(
+        entry,
+        async_add_entities,
+        (
+            kind(entry, index, slot)
+            for index in range(entry.data["count"])
+            for slot in range(1, enabled + disabled)
+            if issubclass(
+                kind := enabled_kind(slot) if slot < enabled else BareCompletedSensor,
+                SensorEntity,
+            )
+        ),
     )
 
 
