@@ -132,8 +132,8 @@ class CallerIdEntity(Entity):
     async def async_prepare_to_add_to_hass(self) -> None:
         """Suggest an entity id of the number alone: the device's name has the account's."""
         await super().async_prepare_to_add_to_hass()
-        domain = self.platform.domain
-        if er.async_get(self.hass).async_get_entity_id(domain, DOMAIN, self.unique_id):
+        domain, unique_id = self.platform.domain, str(self.unique_id)
+        if er.async_get(self.hass).async_get_entity_id(domain, DOMAIN, unique_id):
             return  # registered: its entity id is kept, a suggestion is not read
         name = f"{self._record.formatted} {self.suggested_object_id}"
         self.entity_id = f"{domain}.{slugify(name)}"
