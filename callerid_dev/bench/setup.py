@@ -8,10 +8,11 @@ attributes with values of the same types, the same device fields (checked too), 
 device a row (a subentry) of the entry with its entities added on it, as each number
 is. Its setup loads a copy of the entry's own storage file with Store, as ours loads
 its own. A second floor without rows (the floor before numbers were rows) is measured
-beside it. All are reloaded in the same process, alternating. A full pass of the garbage collector
-walks every object of the process and comes whenever enough have piled up: so every
-round starts after one (untimed), the order turns each round, and the collector's time
-inside each reload is kept beside it.
+beside it. All are reloaded in the same process, alternating. A full pass of the
+garbage collector walks every object of the process and comes whenever enough have
+piled up: so every reload starts after one (untimed), and a pass inside it is the
+reload's own; the order turns each round, and the collector's time inside each reload
+is kept beside it.
 """
 
 from __future__ import annotations
@@ -98,13 +99,13 @@ def collector_time(before: dict[str, Any], after: dict[str, Any]) -> tuple[float
 async def time_reloads(
     api: HassClient, entries: dict[str, str], rounds: int
 ) -> dict[str, Any]:
-    """Reload each entry once a round, `rounds` rounds; the collector's share beside."""
+    """Reload each entry once a round, `rounds` rounds, each after a full collection."""
     samples: dict[str, list[float]] = {kind: [] for kind in entries}
     collector: dict[str, list[float]] = {kind: [] for kind in entries}
     full = dict.fromkeys(entries, 0)
     for round_index in range(rounds):
-        await helper(api, "collect")
         for kind in turned(list(entries), round_index):
+            await helper(api, "collect")
             before = await helper(api, "cpu")
             samples[kind].append(await timed_reload(api, entries[kind]))
             seconds, passes = collector_time(before, await helper(api, "cpu"))
