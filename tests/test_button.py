@@ -15,14 +15,17 @@ from custom_components.callerid.const import TEST_CALL_MESSAGE
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import restore_state
 
 from .conftest import (
     NUMBER,
     SEVEN_OK,
     STATUS_ID,
     VOICE_URL,
+    Persisted,
     callback_path,
+    disk_full,
     start_validation,
     validate_calls,
     voice_answer,
@@ -153,6 +156,46 @@ async def test_the_pick_survives_a_reload(
         "+49 176 12345678",
         ["+49 176 12345678"],
     )
+
+
+@pytest.mark.usefixtures("alice")
+async def test_the_pick_is_in_the_entrys_file(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    persisted: Persisted,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """The pick is written to the entry's file, and a restart reads it from there."""
+    await _pick(hass, "Alice")
+    assert persisted.data()["test_call_to"] == {NUMBER: ALICE}
+    assert await hass.config_entries.async_unload(validated.entry_id)
+    await hass.async_block_till_done()
+    # Nothing else kept it: Home Assistant's restore cache knows no pick.
+    restore_state.async_get(hass).last_states.clear()
+    assert await hass.config_entries.async_setup(validated.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(TEST_CALL_TO).state == "Alice"
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await _press(hass, TEST_CALL)
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [ALICE]
+
+
+@pytest.mark.usefixtures("alice")
+async def test_a_pick_not_written_changes_nothing(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    persisted: Persisted,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """On a full disk the pick is refused with the translated error; all stays as it was."""
+    with disk_full(), pytest.raises(HomeAssistantError) as raised:
+        await _pick(hass, "Alice")
+    assert raised.value.translation_key == "storage_write_failed"
+    assert hass.states.get(TEST_CALL_TO).state == "+49 176 12345678"
+    assert persisted.data().get("test_call_to", {}) == {}
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await _press(hass, TEST_CALL)
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [NUMBER]
 
 
 @pytest.mark.usefixtures("validated")

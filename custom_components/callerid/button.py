@@ -42,7 +42,7 @@ class CallerIdTestCallButton(CallerIdEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Place the call, counted as any call (the hourly limit, the Last call)."""
-        to = self._coordinator.listing.test_call_to.get(self._number, self._number)
+        to = self._coordinator.listing.test_call_target(self._number)
         await async_call_from(
             self._coordinator.entry, self._number, to, TEST_CALL_MESSAGE
         )

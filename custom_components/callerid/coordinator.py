@@ -83,6 +83,7 @@ class CallerIdCoordinator:
         """Read the file; expire what expired while Home Assistant was away."""
         state = await self.store.async_load_state()
         self.calls.load(state)
+        self.listing.test_call_to = state.test_call_to
         now = dt_util.utcnow()
         self.numbers = {
             number: record.expired(self.code_lifetime)
@@ -155,16 +156,20 @@ class CallerIdCoordinator:
         self,
         numbers: Mapping[str, NumberRecord | None] | None = None,
         calls: Mapping[str, PlacedCall] | None = None,
+        test_call_to: Mapping[str, str] | None = None,
     ) -> None:
-        """Write the file with `numbers` (None: forgotten) and `calls` changed.
+        """Write the file with `numbers` (None: forgotten), `calls` and picks changed.
 
         Validations written ahead stay in it. The caller holds the lock, then applies.
         """
         merged = {**self.numbers, **self.validations.ahead, **(numbers or {})}
+        picks = self.listing.test_call_to if test_call_to is None else test_call_to
         await self.store.async_save_state(
             StoredState(
                 numbers={n: record for n, record in merged.items() if record},
                 **self.calls.snapshot(calls or {}),
+                # A forgotten number's pick goes with it.
+                test_call_to={n: to for n, to in picks.items() if merged.get(n)},
                 account=self.entry.unique_id,
             )
         )

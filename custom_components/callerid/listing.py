@@ -12,7 +12,7 @@ from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .const import CONF_NUMBER, LOGGER, SUBENTRY_CALLER_ID
+from .const import CONF_NUMBER, LOGGER, SUBENTRY_CALLER_ID, SUBENTRY_RECIPIENT
 from .helpers import signal
 from .phone import format_number, mask_number
 from .storage import StorageWriteError
@@ -30,7 +30,7 @@ class Listing:
         self._owner = owner
         # Each listed number's subentry id.
         self.rows: dict[str, str] = {}
-        # Whom each number's Test call button calls (its Test call to select).
+        # Whom each number's Test call to select names (stored; the number if none).
         self.test_call_to: dict[str, str] = {}
 
     def load(self) -> None:
@@ -84,6 +84,25 @@ class Listing:
             owner.hass.config_entries.async_remove_subentry(owner.entry, row)
         # A dialog waiting on it stops waiting.
         async_dispatcher_send(owner.hass, signal(owner.entry.entry_id, "forgotten"))
+
+    async def async_pick(self, number: str, to: str) -> None:
+        """Have the number's Test call button call `to` from now on (written first)."""
+        owner = self._owner
+        async with owner.lock:
+            picks = {**self.test_call_to, number: to}
+            await owner.async_write(test_call_to=picks)
+            self.test_call_to = picks
+
+    def test_call_target(self, number: str) -> str:
+        """Return whom the number's Test call calls: its pick, if still a recipient."""
+        recipients = {
+            str(recipient.data[CONF_NUMBER])
+            for recipient in self._owner.entry.get_subentries_of_type(
+                SUBENTRY_RECIPIENT
+            )
+        }
+        picked = self.test_call_to.get(number, number)
+        return picked if picked in recipients else number
 
     def shown(self, number: str) -> str | None:
         """Return the row the number's entities go on, if it is still there."""

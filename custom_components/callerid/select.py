@@ -4,7 +4,6 @@ from homeassistant.components.select import SelectEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.restore_state import RestoreEntity
 
 from .const import CONF_NUMBER, SUBENTRY_RECIPIENT
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
@@ -23,7 +22,7 @@ async def async_setup_entry(
     async_add_number_entities(entry, async_add_entities, (CallerIdTestCallTo,))
 
 
-class CallerIdTestCallTo(CallerIdEntity, SelectEntity, RestoreEntity):
+class CallerIdTestCallTo(CallerIdEntity, SelectEntity):
     """The number itself, or one of the account's recipients (by name)."""
 
     _attr_translation_key = "test_call_to"
@@ -38,27 +37,16 @@ class CallerIdTestCallTo(CallerIdEntity, SelectEntity, RestoreEntity):
             # A recipient named as the number reads the same: the number stays itself.
             self._targets.setdefault(recipient.title, recipient.data[CONF_NUMBER])
         self._attr_options = list(self._targets)
-        self._attr_current_option = record.formatted
-
-    async def async_added_to_hass(self) -> None:
-        """Pick what was picked before, if it is still there."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_state()
-        if last is not None and last.state in self._targets:
-            self._attr_current_option = last.state
-        self._keep()
-
-    async def async_will_remove_from_hass(self) -> None:
-        """Forget the pick with the entity (the number forgotten, the entry unloaded)."""
-        self._coordinator.listing.test_call_to.pop(self._number, None)
+        # What was picked, kept in the entry's file; the number if that is gone.
+        picked = coordinator.listing.test_call_target(record.number)
+        self._attr_current_option = next(
+            (name for name, to in self._targets.items() if to == picked),
+            record.formatted,
+        )
 
     async def async_select_option(self, option: str) -> None:
-        """Call `option` on the next press of Test call."""
+        """Call `option` on the next press of Test call, once that is on disk."""
+        to = self._targets[option]
+        await self._coordinator.listing.async_pick(self._number, to)
         self._attr_current_option = option
-        self._keep()
         self.async_write_ha_state()
-
-    def _keep(self) -> None:
-        self._coordinator.listing.test_call_to[self._number] = self._targets[
-            str(self.current_option)
-        ]

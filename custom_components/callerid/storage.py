@@ -61,6 +61,7 @@ class StoredState:
     calls: dict[str, PlacedCall]
     last_call: dict[str, CallOutcome]  # by number, also once the call is forgotten
     attempts: list[datetime]  # voice requests that may have rung, the last hour
+    test_call_to: dict[str, str]  # by number: whom its Test call button calls
     account: str | None = None  # the entry's unique id the numbers were validated under
 
 
@@ -135,6 +136,7 @@ class CallerIdStore(Store[dict[str, Any]]):
                     "calls": list(state.calls.values()),
                     "last_call": dict(state.last_call),
                     "attempts": list(state.attempts),
+                    "test_call_to": dict(state.test_call_to),
                     "account": state.account,
                 }
             )
@@ -220,11 +222,13 @@ def state_from_storage(data: dict[str, Any]) -> StoredState:
     numbers = [_record(item) for item in _typed(data.get("numbers", []), list)]
     calls = [_call(item) for item in _typed(data.get("calls", []), list)]
     last = _typed(data.get("last_call", {}), dict)
+    picks = _typed(data.get("test_call_to", {}), dict)
     return StoredState(
         numbers={record.number: record for record in numbers},
         calls={call.call_id: call for call in calls},
         last_call={_number(k): CallOutcome(v) for k, v in last.items()},
         attempts=[_aware(item) for item in _typed(data.get("attempts", []), list)],
+        test_call_to={_number(k): _number(v) for k, v in picks.items()},
         account=_optional(data.get("account"), str),
     )
 
