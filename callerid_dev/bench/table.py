@@ -74,8 +74,8 @@ def seconds(value: float) -> str:
 def shape(found: dict[str, int]) -> str:
     """Return a floor's shape in words."""
     return (
-        f"{found['devices']:,} devices, {found['entities']} entities each, "
-        f"{found['enabled']} enabled"
+        f"{found['devices']:,} devices, each a row with {found['entities']} "
+        f"entities, {found['enabled']} enabled"
     )
 
 
@@ -158,6 +158,17 @@ def setups(d: dict[str, Any]) -> list[list[str]]:
                     TARGETS[name],
                 ]
             )
+            if (bare := reloads.get("floor_without_rows")) is not None:
+                rows.append(
+                    [
+                        "",
+                        "the same, against a floor without rows (devices only)",
+                        seconds(reloads["ours"]["median"]),
+                        seconds(bare["median"]),
+                        f"{found['ratio_against_floor_without_rows']:.2f}",
+                        "",
+                    ]
+                )
     return rows
 
 
