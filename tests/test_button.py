@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+from unittest.mock import patch
+
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -17,6 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import restore_state
+from homeassistant.helpers.storage import Store
 
 from .conftest import (
     NUMBER,
@@ -215,3 +220,34 @@ async def test_a_recipient_named_as_the_number(
     aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
     await _press(hass, TEST_CALL)
     assert [form["to"] for form in voice_calls(aioclient_mock)] == [NUMBER]
+
+
+@pytest.mark.usefixtures("alice")
+async def test_a_pick_whose_caller_hangs_up_completes(
+    hass: HomeAssistant,
+    validated: MockConfigEntry,
+    persisted: Persisted,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """A pick cancelled while it is written still takes: file, select and button agree."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    real_write = Store._async_write_data
+
+    async def slow_write(store: Store[Any], data: dict[str, Any]) -> None:
+        entered.set()
+        await release.wait()
+        await real_write(store, data)
+
+    with patch.object(Store, "_async_write_data", slow_write):
+        picking = hass.async_create_task(_pick(hass, "Alice"))
+        await entered.wait()
+        picking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await picking
+        release.set()
+        await hass.async_block_till_done()
+    assert persisted.data()["test_call_to"] == {NUMBER: ALICE}
+    assert hass.states.get(TEST_CALL_TO).state == "Alice"
+    aioclient_mock.post(VOICE_URL, side_effect=voice_answer())
+    await _press(hass, TEST_CALL)
+    assert [form["to"] for form in voice_calls(aioclient_mock)] == [ALICE]
