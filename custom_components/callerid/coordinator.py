@@ -26,7 +26,6 @@ from .const import (
     DEFAULT_CODE_LIFETIME,
     DEFAULT_MIN_TALK_TIME,
     DOMAIN,
-    EVENT_VALIDATION_COMPLETED,
     ISSUE_BALANCE_LOW,
     LOGGER,
     ValidationStatus,
@@ -34,8 +33,7 @@ from .const import (
 from .helpers import async_issue, invalid, signal
 from .listing import Listing
 from .models import NumberRecord, PlacedCall
-from .notification import async_dismiss_code, async_show_outcome
-from .phone import mask_number
+from .notification import async_dismiss_code
 from .reachability import HookSync
 from .storage import CallerIdStore, StorageWriteError, StoredState
 from .validation import Validations
@@ -200,23 +198,6 @@ class CallerIdCoordinator:
             async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
         async_dispatcher_send(self.hass, signal(entry_id, record.number), record)
 
-    def completed(self, record: NumberRecord) -> None:
-        """Tell whoever started the validation how it ended."""
-        LOGGER.debug("Validation of %s: %s", mask_number(record.number), record.status)
-        async_show_outcome(self.hass, self.entry, record)
-        self.hass.bus.async_fire(
-            EVENT_VALIDATION_COMPLETED,
-            {
-                "config_entry_id": self.entry.entry_id,
-                "number": record.number,
-                "status": record.status.value,
-                "success": record.validated,
-                "voice": record.voice,
-                "caller_id": record.caller_id,
-                "error": record.error,
-            },
-        )
-
     def _schedule_expiry(self, record: NumberRecord) -> None:
         """Time the expiry of `record` if it is pending; cancel any earlier timer."""
         self._cancel_expiry(record.number)
@@ -242,7 +223,7 @@ class CallerIdCoordinator:
             with contextlib.suppress(StorageWriteError):
                 await self.async_write({record.number: expired})
             self.put(expired)
-        self.completed(expired)
+        self.validations.completed(expired)
 
     def _cancel_expiry(self, number: str) -> None:
         if (cancel := self._expiry.pop(number, None)) is not None:

@@ -15,12 +15,13 @@ from .const import (
     DEFAULT_COOLDOWN,
     DOMAIN,
     ENABLED_ENTITIES,
+    EVENT_VALIDATION_COMPLETED,
     LOGGER,
     ValidationStatus,
 )
 from .helpers import async_entity_room, gateway_errors, invalid
 from .models import NO_TOKEN_HASH, CallbackResult, NumberRecord, hash_token, new_record
-from .notification import async_dismiss_code, async_show_code
+from .notification import async_dismiss_code, async_show_code, async_show_outcome
 from .phone import format_number, mask_number
 from .reachability import CallbackUrl, async_callback_url
 
@@ -187,8 +188,26 @@ class Validations:
             completed = record.completed(result, dt_util.utcnow())
             await self._owner.async_write({number: completed})
             self._owner.put(completed)
-        self._owner.completed(completed)
+        self.completed(completed)
         return completed
+
+    def completed(self, record: NumberRecord) -> None:
+        """Tell whoever started the validation how it ended."""
+        owner = self._owner
+        LOGGER.debug("Validation of %s: %s", mask_number(record.number), record.status)
+        async_show_outcome(owner.hass, owner.entry, record)
+        owner.hass.bus.async_fire(
+            EVENT_VALIDATION_COMPLETED,
+            {
+                "config_entry_id": owner.entry.entry_id,
+                "number": record.number,
+                "status": record.status.value,
+                "success": record.validated,
+                "voice": record.voice,
+                "caller_id": record.caller_id,
+                "error": record.error,
+            },
+        )
 
 
 def _response(
