@@ -1,6 +1,5 @@
 """The calls an entry placed, how they ended, and the hourly limit; saved by the owner."""
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -78,8 +77,8 @@ class CallLog:
         self, sender: str, recipients: list[str], message: str, ringtime: int | None
     ) -> dict[str, Any]:
         """Call each recipient from `sender`, reserved against the hourly limit first."""
-        return await asyncio.shield(
-            self._owner.track(self._async_call(sender, recipients, message, ringtime))
+        return await self._owner.async_finish(
+            self._async_call(sender, recipients, message, ringtime)
         )
 
     async def _async_call(
@@ -209,8 +208,8 @@ class CallLog:
             return call  # an update before the end (ringing): taken in, nothing changes
         if call.outcome is not CallOutcome.CALLING:
             return None  # ended already: a replay is refused like a forgery
-        return await asyncio.shield(
-            self._owner.track(self.async_end(call_id, outcome, status, duration))
+        return await self._owner.async_finish(
+            self.async_end(call_id, outcome, status, duration)
         )
 
     async def async_end(

@@ -150,6 +150,10 @@ class CallerIdCoordinator:
             task.add_done_callback(self._tasks.discard)
         return task
 
+    async def async_finish[T](self, change: Coroutine[Any, Any, T]) -> T:
+        """Run `change` to its end, even if the caller goes away; return its result."""
+        return await asyncio.shield(self.track(change))
+
     async def async_write(
         self,
         numbers: Mapping[str, NumberRecord | None] | None = None,
@@ -174,7 +178,7 @@ class CallerIdCoordinator:
 
     async def async_forget(self, number: str) -> None:
         """Drop a number, once a request for it under way has ended."""
-        await asyncio.shield(self.track(self._async_forget(number)))
+        await self.async_finish(self._async_forget(number))
 
     async def _async_forget(self, number: str) -> None:
         await self.validations.async_wait_for(number)

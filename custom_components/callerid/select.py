@@ -1,7 +1,5 @@
 """Per number, on its device page: whom its Test call button calls."""
 
-import asyncio
-
 from homeassistant.components.select import SelectEntity
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
@@ -48,8 +46,8 @@ class CallerIdTestCallTo(CallerIdEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Call `option` on the next press of Test call, once that is on disk."""
-        # A change the entry waits for as it unloads, shown even if the caller hangs up.
-        await asyncio.shield(self._coordinator.track(self._async_pick(option)))
+        # Written and shown even if the caller hangs up; an unload waits for it.
+        await self._coordinator.async_finish(self._async_pick(option))
 
     async def _async_pick(self, option: str) -> None:
         await self._coordinator.listing.async_pick(self._number, self._targets[option])

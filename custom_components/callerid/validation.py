@@ -65,7 +65,7 @@ class Validations:
         if record is None and needed > async_entity_room(owner.hass, owner.entry):
             limit = entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
             raise invalid("too_many_numbers", limit=f"{limit:,}")
-        return await asyncio.shield(owner.track(self._async_validate(number)))
+        return await owner.async_finish(self._async_validate(number))
 
     async def _async_validate(self, number: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(32)
@@ -162,8 +162,8 @@ class Validations:
         if not (opens_live or opens_asked):
             return None
         waits_for = asked if opens_asked else None
-        return await asyncio.shield(
-            self._owner.track(self._async_complete(number, hashed, result, waits_for))
+        return await self._owner.async_finish(
+            self._async_complete(number, hashed, result, waits_for)
         )
 
     async def _async_complete(
