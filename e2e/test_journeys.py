@@ -555,12 +555,42 @@ async def test_delete_device_and_diagnostics(
     ui: HomeAssistantUI,
     tmp_path: Path,
 ) -> None:
-    """Delete a number's device on its page; diagnostics hold no key and no number."""
+    """Delete a number's device on its page; diagnostics hold no key and no number.
+
+    While the account is disabled, its page still offers a device's Delete: it says
+    why not, and the number stays.
+    """
     _, sim_url = simulator
-    await hass_api.add_callerid("demo-key", f"{sim_url}/api")
+    entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
     await hass_api.validate(NUMBER)
     await hass_api.validate(OTHER)
     page = ui.page
+
+    await _enable(hass_api, entry["entry_id"], enabled=False)
+    await ui.open_integration("callerid")
+    device_row = page.locator("ha-config-entry-device-row").filter(
+        has=page.get_by_text(re.compile(re.escape(f"{OTHER} (seven.io)")))
+    )
+    await device_row.get_by_role(
+        "button", name=ui.t("ui.common.menu"), exact=True
+    ).click()
+    await page.get_by_role(
+        "menuitem", name=ui.t("ui.panel.config.integrations.config_entry.device.delete")
+    ).click()
+    await (
+        page.locator("dialog-box")
+        .get_by_role("button", name=ui.t("ui.common.delete"), exact=True)
+        .click()
+    )
+    refusal = page.locator("dialog-box").get_by_text(
+        re.compile(r"is not loaded, so the device was not deleted")
+    )
+    await ui.stable(refusal)
+    await ui.shot("device-delete-unloaded-refused")
+    await page.locator("dialog-box").get_by_role("button", name="OK").click()
+    await _enable(hass_api, entry["entry_id"], enabled=True)
+    await entry_loaded(hass_api, entry["entry_id"])
+    await hass_api.wait_for_state(entity_ids(OTHER)[0], "off")
 
     await ui.open_integration("callerid")
     await page.get_by_role("button", name=re.compile(re.escape(OTHER))).click()
@@ -604,6 +634,19 @@ async def test_delete_device_and_diagnostics(
     assert "demo-key" not in text
     for digits in ("4917612345678", "176 12345678", "17612345678"):
         assert digits not in text, f"{digits} in the diagnostics"
+
+
+async def _enable(hass_api: HassClient, entry_id: str, *, enabled: bool) -> None:
+    """Enable or disable the entry, as its menu does (a precondition here)."""
+    await hass_api.ws(
+        [
+            {
+                "type": "config_entries/disable",
+                "entry_id": entry_id,
+                "disabled_by": None if enabled else "user",
+            }
+        ]
+    )
 
 
 # Journey 7

@@ -165,6 +165,46 @@ async def test_removing_device_forgets_number(
     assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"
 
 
+async def test_removing_device_while_unloaded_is_refused(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_ws_client: WebSocketGenerator,
+    device_registry: dr.DeviceRegistry,
+    persisted: Persisted,
+) -> None:
+    """A number's device deleted while its account is unloaded: a clear no, kept."""
+    assert await async_setup_component(hass, "config", {})
+    await start_validation(hass, aioclient_mock, NUMBER)
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{init_integration.entry_id}_{NUMBER}"), init_integration.entry_id
+    )
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    ws = await hass_ws_client(hass)
+    # What the integration page's device row sends; it offers Delete while unloaded.
+    await ws.send_json_auto_id(
+        {"type": "config/device_registry/remove", "device_id": device.id}
+    )
+    answer = await ws.receive_json()
+    assert not answer["success"]
+    assert answer["error"]["message"].startswith(
+        'The seven.io account "seven.io" is not loaded, so the device was not deleted'
+    )
+    assert device_registry.async_get(device.id) is not None
+    assert list(persisted.numbers()) == [NUMBER]
+
+    # Loaded again, the number is there, and deleting its device forgets it.
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.49_176_12345678_caller_id").state == "off"
+    await ws.send_json_auto_id(
+        {"type": "config/device_registry/remove", "device_id": device.id}
+    )
+    assert (await ws.receive_json())["success"]
+    await hass.async_block_till_done()
+    assert persisted.numbers() == {}
+
+
 async def test_foreign_device_is_left_alone(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

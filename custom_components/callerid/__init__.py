@@ -3,6 +3,7 @@
 from typing import Any
 
 from homeassistant.components.notify.legacy import async_reload as async_reload_notify
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_NAME, EVENT_CORE_CONFIG_UPDATE, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, discovery
@@ -12,7 +13,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN, SUBENTRY_RECIPIENT
 from .coordinator import CallerIdConfigEntry, CallerIdCoordinator
 from .entity import async_hide_numbers_past_limit
-from .helpers import seven_client
+from .helpers import invalid, seven_client
 from .phone import load_metadata
 from .reachability import async_check_reachability
 from .services import async_setup_services
@@ -134,6 +135,8 @@ async def async_remove_config_entry_device(
         if domain == DOMAIN
     ):
         return False
+    if entry.state is not ConfigEntryState.LOADED:  # Home Assistant offers it anyway
+        raise invalid("device_kept_unloaded", title=entry.title)
     prefix = f"{entry.entry_id}_"
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and identifier.startswith(prefix):
