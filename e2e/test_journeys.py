@@ -1096,6 +1096,14 @@ async def test_validate_again_from_the_device_page(
     await _type_on_the_phone(sim_url, NUMBER.replace(" ", ""), code)
     await ui.expect_device_state("Status", "Validated", wait=UPDATE)
     await ui.expect_device_state("Caller ID", "Validated")
+    # Pressed once more, seven.io places no call (it knows the number): the press says so.
+    await _entity_row(ui, "Validate again").get_by_role("button", name=press).click()
+    toast = page.locator("ha-toast")
+    await expect(toast).to_contain_text("validated already, so it placed no call")
+    await ui.stable(toast)
+    await ui.shot("device-page-validated-already")
+    await ui.expect_device_state("Status", "Validated")
+    await expect(toast).to_be_hidden(timeout=UPDATE)  # it covers Test call to
 
     # Test call to Alice (added meanwhile), picked beside the button.
     await _add_recipient(

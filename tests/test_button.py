@@ -86,6 +86,22 @@ async def test_validate_again_from_the_device(
     assert hass.states.get(STATUS_ID).state == "validated"
 
 
+@pytest.mark.usefixtures("validated")
+async def test_validate_again_says_when_seven_io_places_no_call(
+    hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
+) -> None:
+    """A number seven.io has validated already gets no call: the press says so."""
+    with pytest.raises(ServiceValidationError) as raised:
+        await _press(hass, VALIDATE_AGAIN)
+    assert raised.value.translation_key == "already_validated"
+    assert str(raised.value) == (
+        "seven.io has this number validated already, so it placed no call: "
+        "calls can come from it"
+    )
+    assert len(validate_calls(aioclient_mock)) == 2
+    assert hass.states.get(STATUS_ID).state == "validated"
+
+
 @pytest.mark.usefixtures("alice")
 async def test_test_call_to_whom_the_select_names(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker

@@ -7,6 +7,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import TEST_CALL_MESSAGE
 from .coordinator import CallerIdConfigEntry
 from .entity import CallerIdEntity, async_add_number_entities
+from .helpers import invalid
 from .services import async_call_from
 
 PARALLEL_UPDATES = 0
@@ -31,7 +32,9 @@ class CallerIdValidateButton(CallerIdEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Start a validation, as the action does (its refusals are its errors)."""
-        await self._coordinator.validations.async_validate(self._number)
+        started = await self._coordinator.validations.async_validate(self._number)
+        if started["code"] is None:  # else the press would show nothing at all
+            raise invalid("already_validated")
 
 
 class CallerIdTestCallButton(CallerIdEntity, ButtonEntity):
