@@ -1063,7 +1063,8 @@ async def test_validate_again_from_the_device_page(
 
     Caller IDs are listed under the account; a failed one is validated again from its
     device page (the code from the notification), then a test call goes to a recipient
-    picked there; another is validated again from its row, then deleted from it.
+    picked there; another is validated again from its row, then deleted from it: Bob,
+    called from it, is named in a repair until his row's cog points him at the first.
     """
     sim, sim_url = simulator
     entry = await hass_api.add_callerid("demo-key", f"{sim_url}/api")
@@ -1146,6 +1147,15 @@ async def test_validate_again_from_the_device_page(
     )
     await ui.close_flow()
     await hass_api.wait_for_state(entity_ids(OTHER)[0], "on")
+    await _add_recipient(
+        hass_api,
+        entry["entry_id"],
+        name="Bob",
+        number="040 1234567",
+        caller_id=OTHER.replace(" ", ""),
+    )
+    await entry_loaded(hass_api, entry["entry_id"])
+    await ui.open_integration("callerid")
 
     # The row's own menu (its devices' rows have theirs below it).
     await row.get_by_role("button", name=ui.t("ui.common.menu")).first.click()
@@ -1160,3 +1170,31 @@ async def test_validate_again_from_the_device_page(
     await expect(row).to_have_count(0)
     await until(lambda: hass_api.state(entity_ids(OTHER)[0]), lambda s: s is None)
     await ui.shot("caller-id-deleted")
+
+    # Bob's calls came from it: a repair says so, until he is called from another.
+    await ui.goto("/config/repairs")
+    repair = page.get_by_text("Recipients of seven.io cannot be called")
+    await expect(repair).to_be_visible(timeout=UPDATE)
+    await repair.click()
+    reason = page.get_by_text(re.compile(r"^Bob: their calls come from a caller ID"))
+    await ui.stable(reason)
+    await ui.shot("repair-recipient-caller-id-gone")
+    await page.get_by_role("button", name=ui.t("ui.common.close"), exact=True).click()
+    await ui.dialog_closed(reason)
+    await ui.open_integration("callerid")
+    bob = page.locator("ha-config-sub-entry-row").filter(
+        has=page.get_by_text("Bob", exact=True)
+    )
+    await bob.get_by_role(
+        "button", name=ui.t("ui.panel.config.integrations.config_entry.configure")
+    ).click()
+    await expect(ui.flow.get_by_text("Change the recipient")).to_be_visible()
+    # The form offers the caller ID left that can call, not the one deleted.
+    await expect(ui.flow.locator("ha-selector-select")).to_contain_text(NUMBER)
+    await ui.shot("recipient-call-from-another")
+    await ui.submit()
+    await ui.close_flow()
+    await ui.goto("/config/repairs")
+    await expect(
+        page.get_by_text("Recipients of seven.io cannot be called")
+    ).to_have_count(0, timeout=UPDATE)

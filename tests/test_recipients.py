@@ -14,15 +14,29 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.callerid.const import DOMAIN, SUBENTRY_RECIPIENT
+from custom_components.callerid.const import (
+    DOMAIN,
+    SUBENTRY_CALLER_ID,
+    SUBENTRY_RECIPIENT,
+)
 from homeassistant.const import CONF_API_KEY, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 
-from .conftest import NUMBER, VOICE_URL, call, voice_answer, voice_calls
+from .conftest import (
+    NUMBER,
+    SEVEN_OK,
+    VOICE_URL,
+    call,
+    call_validate,
+    callback_path,
+    start_validation,
+    voice_answer,
+    voice_calls,
+)
 from .test_call_status import event, hook_path
 
 ALICE = "+4930123456"
@@ -288,3 +302,78 @@ async def test_reconfigure_recipient(
     await hass.async_block_till_done()
     assert alice.subentries[recipient.subentry_id].data["number"] == "+4930654321"
     assert hass.services.has_service("notify", "callerid_alice_b")
+
+
+async def test_a_recipient_whose_caller_id_is_gone_is_a_repair(
+    hass: HomeAssistant, alice: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    """Alice's caller ID deleted: her calls would fail, and a repair says so."""
+    issue_id = f"recipient_caller_id_gone_{alice.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    (row,) = alice.get_subentries_of_type(SUBENTRY_CALLER_ID)
+    assert hass.config_entries.async_remove_subentry(alice, row.subentry_id)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": "seven.io", "names": "Alice"}
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "notify",
+            "send_message",
+            {"entity_id": NOTIFY_ALICE, "message": "Smoke upstairs"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "caller_id_not_validated"
+
+    # Found again at the next start; gone once the number is validated again.
+    assert await hass.config_entries.async_reload(alice.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    await call_validate(hass, number=NUMBER)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_recipient_whose_caller_id_failed_is_a_repair(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Validated again and failed: a repair; while the validation is pending, none."""
+    issue_id = f"recipient_caller_id_gone_{init_integration.entry_id}"
+    client = await hass_client_no_auth()
+    path = await start_validation(hass, aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    await _add(
+        hass, init_integration, name="Alice", number="030 1234", caller_id=NUMBER
+    )
+    await call_validate(hass, number=NUMBER)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(failed))).status == 200
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+
+async def test_reconfigure_offers_a_caller_id_that_can_call(
+    hass: HomeAssistant, alice: MockConfigEntry
+) -> None:
+    """Alice's caller ID gone: her form starts from one that can call, not from it."""
+    other = "+4940987654"
+    await call_validate(hass, number=other)
+    row = next(
+        row
+        for row in alice.get_subentries_of_type(SUBENTRY_CALLER_ID)
+        if row.data["number"] == NUMBER
+    )
+    assert hass.config_entries.async_remove_subentry(alice, row.subentry_id)
+    await hass.async_block_till_done()
+    (recipient,) = alice.get_subentries_of_type(SUBENTRY_RECIPIENT)
+    result = await alice.start_subentry_reconfigure_flow(hass, recipient.subentry_id)
+    shown = {
+        str(key): (key.description or {}).get("suggested_value")
+        or (key.default() if callable(key.default) else None)
+        for key in result["data_schema"].schema
+    }
+    assert shown == {"name": "Alice", "number": "+49 30 123456", "caller_id": other}

@@ -456,8 +456,7 @@ class RecipientFlow(ConfigSubentryFlow):
                     entry, recipient, title=name, data=data, unique_id=number
                 )
         if user_input is None and recipient is not None:
-            user_input = {**recipient.data, CONF_NAME: recipient.title}
-            user_input[CONF_NUMBER] = format_number(recipient.data[CONF_NUMBER])
+            user_input = _recipient_values(recipient, callers)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
@@ -466,6 +465,20 @@ class RecipientFlow(ConfigSubentryFlow):
             errors=errors,
             description_placeholders={"country": self.hass.config.country or "-"},
         )
+
+
+def _recipient_values(
+    recipient: ConfigSubentry, callers: list[selector.SelectOptionDict]
+) -> dict[str, Any]:
+    """Return what the form starts from; a caller ID gone or failed is left out."""
+    values = {
+        CONF_NAME: recipient.title,
+        CONF_NUMBER: format_number(recipient.data[CONF_NUMBER]),
+    }
+    # Then the first caller ID that can call is what the form shows.
+    if any(caller["value"] == recipient.data[CONF_CALLER_ID] for caller in callers):
+        values[CONF_CALLER_ID] = recipient.data[CONF_CALLER_ID]
+    return values
 
 
 def _recipient_schema(callers: list[selector.SelectOptionDict]) -> probatio.Schema:

@@ -60,6 +60,7 @@ ISSUE_HOOKS_RIGHT: Final = "hooks_right_missing"
 ISSUE_HOOK_SYNC_FAILED: Final = "hook_sync_failed"
 ISSUE_TOO_MANY_NUMBERS: Final = "too_many_numbers"
 ISSUE_BALANCE_LOW: Final = "balance_low"
+ISSUE_RECIPIENT_CALLER_ID: Final = "recipient_caller_id_gone"
 
 
 class ValidationStatus(StrEnum):

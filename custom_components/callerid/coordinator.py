@@ -189,11 +189,13 @@ class CallerIdCoordinator:
             del self.numbers[number]
             self._cancel_expiry(number)
             self.listing.remove(number)
+            self.listing.check_recipients()
         async_dismiss_code(self.hass, self.entry, number)
 
     def put(self, record: NumberRecord) -> None:
         """Keep `record` and tell the entities; only once it is on disk."""
-        is_new = record.number not in self.numbers
+        previous = self.numbers.get(record.number)
+        is_new = previous is None
         self.numbers[record.number] = record
         self._schedule_expiry(record)
         entry_id = self.entry.entry_id
@@ -201,6 +203,8 @@ class CallerIdCoordinator:
             self.listing.add(record.number)
             async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
         async_dispatcher_send(self.hass, signal(entry_id, record.number), record)
+        if previous is None or previous.calls_fail != record.calls_fail:
+            self.listing.check_recipients()
 
     def _schedule_expiry(self, record: NumberRecord) -> None:
         """Time the expiry of `record` if it is pending; cancel any earlier timer."""

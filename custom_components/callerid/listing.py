@@ -12,8 +12,15 @@ from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .const import CONF_NUMBER, LOGGER, SUBENTRY_CALLER_ID, SUBENTRY_RECIPIENT
-from .helpers import signal
+from .const import (
+    CONF_CALLER_ID,
+    CONF_NUMBER,
+    ISSUE_RECIPIENT_CALLER_ID,
+    LOGGER,
+    SUBENTRY_CALLER_ID,
+    SUBENTRY_RECIPIENT,
+)
+from .helpers import async_issue, signal
 from .phone import format_number, mask_number
 from .storage import StorageWriteError
 from .trigger import device_identifier
@@ -46,6 +53,7 @@ class Listing:
             )
         for number in self._owner.numbers:
             self.add(number)
+        self.check_recipients()
 
     def add(self, number: str) -> None:
         """List `number`; a device of an earlier version moves under its row."""
@@ -103,6 +111,24 @@ class Listing:
         }
         picked = self.test_call_to.get(number, number)
         return picked if picked in recipients else number
+
+    @callback
+    def check_recipients(self) -> None:
+        """Repair while a recipient's caller ID is gone or failed: its calls would fail."""
+        owner = self._owner
+        stranded = sorted(
+            recipient.title
+            for recipient in owner.entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+            if (record := owner.numbers.get(recipient.data[CONF_CALLER_ID])) is None
+            or record.calls_fail
+        )
+        async_issue(
+            owner.hass,
+            ISSUE_RECIPIENT_CALLER_ID,
+            present=bool(stranded),
+            entry=owner.entry,
+            names=", ".join(stranded),
+        )
 
     def shown(self, number: str) -> str | None:
         """Return the row the number's entities go on, if it is still there."""

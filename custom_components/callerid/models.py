@@ -49,6 +49,14 @@ class NumberRecord:
         return self.status is ValidationStatus.VALIDATED
 
     @property
+    def calls_fail(self) -> bool:
+        """Return whether calls from the number fail until it is validated again."""
+        return self.voice is False or self.status in (
+            ValidationStatus.FAILED,
+            ValidationStatus.EXPIRED,
+        )
+
+    @property
     def expected_token_hash(self) -> str:
         """Return the hash a callback's token must match; one none matches if not pending."""
         return self.token_hash or NO_TOKEN_HASH

@@ -32,6 +32,7 @@ from .const import (
     ISSUE_BALANCE_LOW,
     ISSUE_HOOK_SYNC_FAILED,
     ISSUE_HOOKS_RIGHT,
+    ISSUE_RECIPIENT_CALLER_ID,
     ISSUE_TOO_MANY_NUMBERS,
     LOGGER,
 )
@@ -296,6 +297,7 @@ async def async_forget_webhooks(
         ISSUE_HOOK_SYNC_FAILED,
         ISSUE_TOO_MANY_NUMBERS,
         ISSUE_BALANCE_LOW,
+        ISSUE_RECIPIENT_CALLER_ID,
     ):
         async_issue(hass, key, present=False, entry=entry)
     try:
