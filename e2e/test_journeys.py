@@ -1100,7 +1100,7 @@ async def test_validate_again_from_the_device_page(
     # Pressed once more, seven.io places no call (it knows the number): the press says so.
     await _entity_row(ui, "Validate again").get_by_role("button", name=press).click()
     toast = page.locator("ha-toast")
-    await expect(toast).to_contain_text("validated already, so it placed no call")
+    await expect(toast).to_contain_text("has already validated this number, so it placed no call")
     await ui.stable(toast)
     await ui.shot("device-page-validated-already")
     await ui.expect_device_state("Status", "Validated")
@@ -1176,7 +1176,7 @@ async def test_validate_again_from_the_device_page(
     repair = page.get_by_text("Recipients of seven.io cannot be called")
     await expect(repair).to_be_visible(timeout=UPDATE)
     await repair.click()
-    reason = page.get_by_text(re.compile(r"^Bob: their calls come from a caller ID"))
+    reason = page.get_by_text(re.compile(r"^Calls to Bob come from a caller ID"))
     await ui.stable(reason)
     await ui.shot("repair-recipient-caller-id-gone")
     await page.get_by_role("button", name=ui.t("ui.common.close"), exact=True).click()

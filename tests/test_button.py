@@ -24,11 +24,13 @@ from homeassistant.helpers import restore_state
 from homeassistant.helpers.storage import Store
 
 from .conftest import (
+    ALREADY,
     NUMBER,
     SEVEN_OK,
     STATUS_ID,
     VOICE_URL,
     Persisted,
+    answer_validation,
     callback_path,
     disk_full,
     start_validation,
@@ -95,10 +97,27 @@ async def test_validate_again_says_when_seven_io_places_no_call(
         await _press(hass, VALIDATE_AGAIN)
     assert raised.value.translation_key == "already_validated"
     assert str(raised.value) == (
-        "seven.io has this number validated already, so it placed no call: "
-        "calls can come from it"
+        "seven.io has already validated this number, so it placed no call: "
+        "it can be the caller ID of calls"
     )
     assert len(validate_calls(aioclient_mock)) == 2
+    assert hass.states.get(STATUS_ID).state == "validated"
+
+
+async def test_validate_again_of_a_failed_number_seven_io_knows(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Failed here, validated at seven.io: the press validates it, with no error."""
+    path = await start_validation(hass, aioclient_mock)
+    client = await hass_client_no_auth()
+    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
+    assert (await client.get(path.update_query(failed))).status == 200
+    aioclient_mock.clear_requests()  # the first answer that matches is given
+    answer_validation(aioclient_mock, json=ALREADY)
+    await _press(hass, VALIDATE_AGAIN)
     assert hass.states.get(STATUS_ID).state == "validated"
 
 

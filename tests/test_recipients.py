@@ -333,14 +333,14 @@ async def test_a_recipient_whose_caller_id_is_gone_is_a_repair(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_a_recipient_whose_caller_id_failed_is_a_repair(
+async def test_a_recipient_whose_caller_id_cannot_call_is_a_repair(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
     hass_client_no_auth: ClientSessionGenerator,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Validated again and failed: a repair; while the validation is pending, none."""
+    """Validated again, then failed: calls fail meanwhile, a repair; validated, none."""
     issue_id = f"recipient_caller_id_gone_{init_integration.entry_id}"
     client = await hass_client_no_auth()
     path = await start_validation(hass, aioclient_mock)
@@ -348,12 +348,18 @@ async def test_a_recipient_whose_caller_id_failed_is_a_repair(
     await _add(
         hass, init_integration, name="Alice", number="030 1234", caller_id=NUMBER
     )
-    await call_validate(hass, number=NUMBER)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    await call_validate(hass, number=NUMBER)  # pending: its calls are refused
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
     path = callback_path(aioclient_mock)
     assert (await client.get(path.update_query(failed))).status == 200
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    await call_validate(hass, number=NUMBER)
+    path = callback_path(aioclient_mock)
+    assert (await client.get(path.update_query(SEVEN_OK))).status == 200
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_reconfigure_offers_a_caller_id_that_can_call(

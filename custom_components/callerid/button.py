@@ -32,8 +32,10 @@ class CallerIdValidateButton(CallerIdEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Start a validation, as the action does (its refusals are its errors)."""
+        record = self._coordinator.numbers.get(self._number)
         started = await self._coordinator.validations.async_validate(self._number)
-        if started["code"] is None:  # else the press would show nothing at all
+        # seven.io knew it validated and no call came: else the press shows nothing.
+        if started["code"] is None and record is not None and record.validated:
             raise invalid("already_validated")
 
 

@@ -438,7 +438,7 @@ class RecipientFlow(ConfigSubentryFlow):
         callers = [
             selector.SelectOptionDict(value=number, label=record.formatted)
             for number, record in sorted(entry.runtime_data.numbers.items())
-            if record.validated and record.voice is not False
+            if record.can_call
         ]
         if not callers:
             return self.async_abort(reason="no_caller_id")

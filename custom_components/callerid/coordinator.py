@@ -189,7 +189,7 @@ class CallerIdCoordinator:
             del self.numbers[number]
             self._cancel_expiry(number)
             self.listing.remove(number)
-            self.listing.check_recipients()
+            self.listing.check_recipients(number)
         async_dismiss_code(self.hass, self.entry, number)
 
     def put(self, record: NumberRecord) -> None:
@@ -203,8 +203,8 @@ class CallerIdCoordinator:
             self.listing.add(record.number)
             async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
         async_dispatcher_send(self.hass, signal(entry_id, record.number), record)
-        if previous is None or previous.calls_fail != record.calls_fail:
-            self.listing.check_recipients()
+        if previous is None or previous.can_call != record.can_call:
+            self.listing.check_recipients(record.number)
 
     def _schedule_expiry(self, record: NumberRecord) -> None:
         """Time the expiry of `record` if it is pending; cancel any earlier timer."""

@@ -39,6 +39,8 @@ class Listing:
         self.rows: dict[str, str] = {}
         # Whom each number's Test call to select names (stored; the number if none).
         self.test_call_to: dict[str, str] = {}
+        # The caller IDs recipients are called from (a change of recipients reloads).
+        self.called_from: frozenset[str] = frozenset()
 
     def load(self) -> None:
         """List every stored number, and only those."""
@@ -53,6 +55,10 @@ class Listing:
             )
         for number in self._owner.numbers:
             self.add(number)
+        self.called_from = frozenset(
+            recipient.data[CONF_CALLER_ID]
+            for recipient in entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
+        )
         self.check_recipients()
 
     def add(self, number: str) -> None:
@@ -113,14 +119,16 @@ class Listing:
         return picked if picked in recipients else number
 
     @callback
-    def check_recipients(self) -> None:
-        """Repair while a recipient's caller ID is gone or failed: its calls would fail."""
+    def check_recipients(self, number: str | None = None) -> None:
+        """Repair while a recipient's caller ID cannot call (of `number`'s, if named)."""
+        if number is not None and number not in self.called_from:
+            return
         owner = self._owner
         stranded = sorted(
             recipient.title
             for recipient in owner.entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
             if (record := owner.numbers.get(recipient.data[CONF_CALLER_ID])) is None
-            or record.calls_fail
+            or not record.can_call
         )
         async_issue(
             owner.hass,

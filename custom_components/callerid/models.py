@@ -49,12 +49,9 @@ class NumberRecord:
         return self.status is ValidationStatus.VALIDATED
 
     @property
-    def calls_fail(self) -> bool:
-        """Return whether calls from the number fail until it is validated again."""
-        return self.voice is False or self.status in (
-            ValidationStatus.FAILED,
-            ValidationStatus.EXPIRED,
-        )
+    def can_call(self) -> bool:
+        """Return whether calls may come from the number: validated, for voice too."""
+        return self.validated and self.voice is not False
 
     @property
     def expected_token_hash(self) -> str:
