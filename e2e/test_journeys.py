@@ -1100,7 +1100,9 @@ async def test_validate_again_from_the_device_page(
     # Pressed once more, seven.io places no call (it knows the number): the press says so.
     await _entity_row(ui, "Validate again").get_by_role("button", name=press).click()
     toast = page.locator("ha-toast")
-    await expect(toast).to_contain_text("has already validated this number, so it placed no call")
+    await expect(toast).to_contain_text(
+        "has already validated this number, so it placed no call"
+    )
     await ui.stable(toast)
     await ui.shot("device-page-validated-already")
     await ui.expect_device_state("Status", "Validated")

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.callerid.const import SUBENTRY_CALLER_ID
 from custom_components.callerid.validation import Validations
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, UnknownFlow
 
 from .conftest import (
     ALREADY,
@@ -165,6 +165,35 @@ async def test_callback_before_the_progress_is_shown(
         FlowResultType.ABORT,
         "validation_validated",
     )
+
+
+async def test_closed_while_seven_io_is_asked(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    aioclient_mock: AiohttpClientMocker,
+) -> None:
+    """Closed before seven.io answered: the validation goes on, nothing waits for it."""
+    validate = Validations.async_validate
+    opened: dict[str, Any] = {}
+
+    async def closed_meanwhile(self: Validations, number: str) -> dict[str, Any]:
+        hass.config_entries.subentries.async_abort(opened["flow_id"])
+        return await validate(self, number)
+
+    answer_validation(aioclient_mock, json={"success": True, "code": "699350"})
+    opened = await _open(hass, init_integration)
+    with (
+        patch.object(Validations, "async_validate", closed_meanwhile),
+        pytest.raises(UnknownFlow),
+    ):
+        await _submit(hass, opened["flow_id"], TYPED)
+    assert hass.states.get(STATUS_ID).state == "pending"
+    waiting = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name() == "callerid caller ID dialog" and not task.done()
+    ]
+    assert waiting == []
 
 
 async def test_closed_and_opened_again(

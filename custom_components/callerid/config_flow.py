@@ -547,6 +547,12 @@ class CallerIdFlow(ConfigSubentryFlow):
     _code: str | None = None
     _wait: asyncio.Task[None] | None = None
     _unloaded_since: datetime | None = None
+    _closed = False
+
+    @callback
+    def async_remove(self) -> None:
+        """Note that the dialog was closed: nothing waits (the validation goes on)."""
+        self._closed = True
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -619,6 +625,8 @@ class CallerIdFlow(ConfigSubentryFlow):
             if entry is None or not _pending(entry, self._number):
                 if self._wait is None:
                     return await self.async_step_finish()  # it ended already
+                return self.async_show_progress_done(next_step_id="finish")
+            if self._closed:  # while seven.io was asked: nobody is left to wait
                 return self.async_show_progress_done(next_step_id="finish")
             # Waiting starts, or goes on after a reload of the account.
             self._wait = self.hass.async_create_background_task(
