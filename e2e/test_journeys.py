@@ -1037,6 +1037,19 @@ async def _add_recipient(hass_api: HassClient, entry_id: str, **data: str) -> No
     assert result["type"] == "create_entry", result
 
 
+RECIPIENTS_REPAIR = "recipient_caller_id_gone"
+
+
+async def _repairs(hass_api: HassClient) -> set[str]:
+    """Return the kinds of the integration's repairs (a result read, not a step)."""
+    (listed,) = await hass_api.ws([{"type": "repairs/list_issues"}])
+    return {
+        issue["issue_id"].rsplit("_", 1)[0]
+        for issue in listed["issues"]
+        if issue["domain"] == "callerid"
+    }
+
+
 async def _failed(sim_url: str, hass_api: HassClient, number: str) -> None:
     """Start a validation of `number` and mistype its code: it failed (a precondition)."""
     code = (await hass_api.validate(number))["code"]
@@ -1174,6 +1187,7 @@ async def test_validate_again_from_the_device_page(
     await ui.shot("caller-id-deleted")
 
     # Bob's calls came from it: a repair says so, until he is called from another.
+    await until(lambda: _repairs(hass_api), lambda ids: RECIPIENTS_REPAIR in ids)
     await ui.goto("/config/repairs")
     repair = page.get_by_text("Recipients of seven.io cannot be called")
     await expect(repair).to_be_visible(timeout=UPDATE)
@@ -1196,6 +1210,7 @@ async def test_validate_again_from_the_device_page(
     await ui.shot("recipient-call-from-another")
     await ui.submit()
     await ui.close_flow()
+    await until(lambda: _repairs(hass_api), lambda ids: RECIPIENTS_REPAIR not in ids)
     await ui.goto("/config/repairs")
     await expect(
         page.get_by_text("Recipients of seven.io cannot be called")
