@@ -135,8 +135,12 @@ async def test_whole_way(
 async def test_already_validated(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker
 ) -> None:
-    """A number seven.io knows already is validated at once, with no notification."""
+    """A number seven.io knows already is validated at once, with no notification.
+
+    The validation ended, validated: its event (and the trigger) says so as always.
+    """
     answer_validation(aioclient_mock, json=ALREADY)
+    events = async_capture_events(hass, f"{DOMAIN}_validation_completed")
     response = await call_validate(hass, number="+49 176 12345678")
     assert response == {
         "number": NUMBER,
@@ -149,6 +153,17 @@ async def test_already_validated(
     }
     assert hass.states.get(ENTITY_ID).state == "on"
     assert notifications(hass) == {}
+    assert [event.data for event in events] == [
+        {
+            "config_entry_id": "01JCALLERIDENTRY000000000",
+            "number": NUMBER,
+            "status": "validated",
+            "success": True,
+            "voice": True,
+            "caller_id": 12345,
+            "error": None,
+        }
+    ]
 
 
 @pytest.mark.usefixtures("init_integration")

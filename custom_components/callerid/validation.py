@@ -21,7 +21,7 @@ from .const import (
 )
 from .helpers import async_entity_room, gateway_errors, invalid
 from .models import NO_TOKEN_HASH, CallbackResult, NumberRecord, hash_token, new_record
-from .notification import async_dismiss_code, async_show_code, async_show_outcome
+from .notification import async_show_code, async_show_outcome
 from .phone import format_number, mask_number
 from .reachability import CallbackUrl, async_callback_url
 
@@ -125,7 +125,7 @@ class Validations:
             await self._owner.async_write({record.number: record})
             self.ahead.pop(record.number, None)
             self._owner.put(record)
-        async_dismiss_code(self._owner.hass, self._owner.entry, record.number)
+        self.completed(record)  # it ended at once: validated
 
     async def _async_write_ahead(self, pending: NumberRecord) -> None:
         async with self._owner.lock:
