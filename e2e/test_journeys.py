@@ -1000,6 +1000,17 @@ async def test_add_caller_id_in_one_dialog(
     await ui.close_flow()
     caller_id, _ = entity_ids("+49 176 12345678")
     await hass_api.wait_for_state(caller_id, "on")
+    # Added again: seven.io knows it, places no call, and the dialog says so.
+    await ui.open_integration("callerid")
+    await ui.page.get_by_role("button", name="Add caller ID").click()
+    await ui.fill({"Phone number": "0176 12345678"})
+    await ui.submit()
+    known = ui.flow.get_by_text(
+        "seven.io has already validated +49 176 12345678, so it placed no call"
+    )
+    await expect(known).to_be_visible()
+    await ui.shot("caller-id-dialog-known")
+    await ui.close_flow()
 
     code = await _add_caller_id(ui, "030 1234567")
     wrong = "000000" if code != "000000" else "111111"
@@ -1192,7 +1203,9 @@ async def test_validate_again_from_the_device_page(
     repair = page.get_by_text("Recipients of seven.io cannot be called")
     await expect(repair).to_be_visible(timeout=UPDATE)
     await repair.click()
-    reason = page.get_by_text(re.compile(r"^Calls to Bob come from a caller ID"))
+    reason = page.get_by_text(
+        re.compile(r"^Calls to Bob come from \+49 30 123456: no longer")
+    )
     await ui.stable(reason)
     await ui.shot("repair-recipient-caller-id-gone")
     await page.get_by_role("button", name=ui.t("ui.common.close"), exact=True).click()

@@ -133,14 +133,12 @@ async def test_already_validated_finishes_at_once(
     init_integration: MockConfigEntry,
     aioclient_mock: AiohttpClientMocker,
 ) -> None:
-    """seven.io knew the number: no code, no waiting."""
+    """seven.io knew the number: no code, no waiting, and no call, as the dialog says."""
     answer_validation(aioclient_mock, json=ALREADY)
     opened = await _open(hass, init_integration)
     done = await _submit(hass, opened["flow_id"], TYPED)
-    assert (done["type"], done["reason"]) == (
-        FlowResultType.ABORT,
-        "validation_validated",
-    )
+    assert (done["type"], done["reason"]) == (FlowResultType.ABORT, "validation_known")
+    assert done["description_placeholders"]["number"] == "+49 176 12345678"
 
 
 async def test_callback_before_the_progress_is_shown(

@@ -315,7 +315,11 @@ async def test_a_recipient_whose_caller_id_is_gone_is_a_repair(
     await hass.async_block_till_done()
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
-    assert issue.translation_placeholders == {"title": "seven.io", "names": "Alice"}
+    assert issue.translation_placeholders == {
+        "title": "seven.io",
+        "names": "Alice",
+        "numbers": "+49 176 12345678",
+    }
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             "notify",

@@ -547,6 +547,7 @@ class CallerIdFlow(ConfigSubentryFlow):
     _code: str | None = None
     _wait: asyncio.Task[None] | None = None
     _unloaded_since: datetime | None = None
+    _known = False
     _closed = False
 
     @callback
@@ -614,6 +615,7 @@ class CallerIdFlow(ConfigSubentryFlow):
         except HomeAssistantError as err:
             return str(err)
         self._code = started["code"]
+        self._known = started["code"] is None  # seven.io knew it validated: no call
         return None
 
     async def async_step_wait(
@@ -654,8 +656,9 @@ class CallerIdFlow(ConfigSubentryFlow):
                 reason="caller_id_forgotten",
                 description_placeholders={"number": number},
             )
+        outcome = "known" if self._known and record.validated else record.status.value
         return self.async_abort(
-            reason=f"validation_{record.status.value}",
+            reason=f"validation_{outcome}",
             description_placeholders={"number": number, "error": record.error or ""},
         )
 

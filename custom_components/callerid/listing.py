@@ -124,18 +124,19 @@ class Listing:
         if number is not None and number not in self.called_from:
             return
         owner = self._owner
-        stranded = sorted(
-            recipient.title
+        stranded = {
+            recipient.title: recipient.data[CONF_CALLER_ID]
             for recipient in owner.entry.get_subentries_of_type(SUBENTRY_RECIPIENT)
             if (record := owner.numbers.get(recipient.data[CONF_CALLER_ID])) is None
             or not record.can_call
-        )
+        }
         async_issue(
             owner.hass,
             ISSUE_RECIPIENT_CALLER_ID,
             present=bool(stranded),
             entry=owner.entry,
-            names=", ".join(stranded),
+            names=", ".join(sorted(stranded)),
+            numbers=", ".join(sorted(map(format_number, set(stranded.values())))),
         )
 
     def shown(self, number: str) -> str | None:
