@@ -6,11 +6,19 @@ import argparse
 import asyncio
 import contextlib
 from pathlib import Path
+import shutil
 import signal
 
 import aiohttp
 
-from .harness import PASSWORD, USERNAME, HassClient, HassProcess, simulator_server
+from .harness import (
+    PASSWORD,
+    PROJECT,
+    USERNAME,
+    HassClient,
+    HassProcess,
+    simulator_server,
+)
 
 DEMO_KEY = "demo-key"
 DEMO_NUMBER = "+49 176 12345678"
@@ -77,6 +85,12 @@ async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
     """Start everything, print what to do, and run until interrupted."""
     sim_url = f"http://127.0.0.1:{sim_port}/api"
     process = HassProcess(config_dir=state_dir / "config", port=hass_port)
+    # This checkout's blueprints, as importing them from the README's links adds them.
+    shutil.copytree(
+        PROJECT / "blueprints",
+        process.config_dir / "blueprints",
+        dirs_exist_ok=True,
+    )
     async with simulator_server(sim_port):
         print(f"gateway simulator on {sim_url} (API key: {DEMO_KEY})", flush=True)
         print(f"starting Home Assistant on {process.url} ...", flush=True)
