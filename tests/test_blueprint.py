@@ -194,8 +194,8 @@ async def test_plain_install_no_phone(
     [
         (
             {"json": ALREADY},
-            "Caller ID +4917612345678",
-            "seven.io knows +4917612345678 as validated already.",
+            "Caller ID +49 176 12345678",
+            "seven.io knows +49 176 12345678 as validated already.",
         ),
         (
             {"status": 503},
@@ -267,8 +267,8 @@ async def test_button_and_phone(
     assert [c.data for c in sent] == [
         {
             "device_id": PHONE,
-            "title": "Caller ID code for +4917612345678",
-            "message": "seven.io is calling +4917612345678 now: answer and type "
+            "title": "Caller ID code for +49 176 12345678",
+            "message": "seven.io is calling +49 176 12345678 now: answer and type "
             "424242 on the keypad.",
         }
     ]
@@ -287,7 +287,7 @@ async def test_button_and_phone(
     assert [c.data for c in sent[1:]] == [
         {
             "device_id": PHONE,
-            "title": "Caller ID +4917612345678",
+            "title": "Caller ID +49 176 12345678",
             "message": "Validated.",
         }
     ]

@@ -79,6 +79,8 @@ async def test_whole_way(
     response = await call_validate(hass, number="0176 1234 5678")
     assert response == {
         "number": NUMBER,
+        # For people to read, as the device is named.
+        "formatted": "+49 176 12345678",
         "status": "pending",
         "code": "069935",
         "caller_id": None,
@@ -144,6 +146,7 @@ async def test_already_validated(
     response = await call_validate(hass, number="+49 176 12345678")
     assert response == {
         "number": NUMBER,
+        "formatted": "+49 176 12345678",
         "status": "validated",
         "code": None,
         # Text, as on the Caller ID sensor: an id, not a quantity.

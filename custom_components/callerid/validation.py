@@ -215,6 +215,7 @@ def _response(
 ) -> dict[str, Any]:
     return {
         "number": record.number,
+        "formatted": record.formatted,  # for people to read, as the device is named
         "status": record.status.value,
         "code": code,
         "caller_id": None if record.caller_id is None else str(record.caller_id),
