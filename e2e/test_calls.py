@@ -350,11 +350,15 @@ async def test_call_not_answered(
         ended = await end_call(http, sim_url, call_id, status="no-answer", duration=0)
         assert ended["events"] == {hook["id"]: [200]}
         data = await events.wait_for(call_id)
+    (devices,) = await hass_api.ws([{"type": "config/device_registry/list"}])
+    (caller_id,) = [d for d in devices if d["model"] == "Caller ID"]
     assert data == {
         "config_entry_id": number["entry_id"],
         "call_id": call_id,
         "from": NUMBER,
         "to": "+49301234567",
+        "device_id": caller_id["id"],
+        "entity_id": LAST_CALL,
         "status": "no-answer",
         "outcome": "not_answered",
         "answered": False,

@@ -871,8 +871,16 @@ async def test_call_from_actions(
     await _open_logbook_at(ui, hass_api, ANSWERED_42_S)
     await ui.shot("logbook-call-answered")
 
-    # The account's device shows what the call left on it (12.34 - 0.045).
+    # The caller ID's device page has the line in its activity too.
     (devices,) = await hass_api.ws([{"type": "config/device_registry/list"}])
+    (caller_id,) = [d for d in devices if d["model"] == "Caller ID"]
+    await ui.goto(f"/config/devices/device/{caller_id['id']}")
+    activity = ui.page.locator("ha-logbook").get_by_text(ANSWERED_42_S)
+    await expect(activity).to_be_visible(timeout=UPDATE)
+    await activity.scroll_into_view_if_needed()
+    await ui.shot("caller-id-device-activity")
+
+    # The account's device shows what the call left on it (12.34 - 0.045).
     (account,) = [d for d in devices if d["model"] == "Account"]
     await ui.goto(f"/config/devices/device/{account['id']}")
     await ui.expect_device_state("Balance", "€12.30")

@@ -276,12 +276,20 @@ async def test_call_ended(
 
     assert response.status == 200
     await hass.async_block_till_done(wait_background_tasks=True)
+    entry_id = init_integration.entry_id
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry_id}_{NUMBER}"), entry_id
+    )
+    assert device is not None
     assert [e.data for e in events] == [
         {
             "config_entry_id": init_integration.entry_id,
             "call_id": placed,
             "from": NUMBER,
             "to": RECIPIENT,
+            # Where the logbook shows the call: the caller ID's device, its Last call.
+            "device_id": device.id,
+            "entity_id": LAST_CALL_ID,
             "status": status,
             "outcome": last_call,
             "answered": answered,

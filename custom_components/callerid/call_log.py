@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -25,6 +27,7 @@ from .helpers import gateway_error, gateway_errors, invalid, may_have_rung, sign
 from .models import CallOutcome, PlacedCall, combined, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
+from .trigger import device_identifier
 
 if TYPE_CHECKING:
     from .coordinator import CallerIdCoordinator
@@ -326,13 +329,22 @@ class HourlyLimit:
 def _fire(
     owner: CallerIdCoordinator, event: str, call: PlacedCall, **data: Any
 ) -> None:
+    entry_id = owner.entry.entry_id
+    device = dr.async_get(owner.hass).async_get_device_by_identifier(
+        device_identifier(entry_id, call.sender), entry_id
+    )
     owner.hass.bus.async_fire(
         event,
         {
-            "config_entry_id": owner.entry.entry_id,
+            "config_entry_id": entry_id,
             "call_id": call.call_id,
             "from": call.sender,
             "to": call.recipient,
+            # The caller ID's device and Last call: the logbook shows the call there.
+            ATTR_DEVICE_ID: device.id if device is not None else None,
+            ATTR_ENTITY_ID: er.async_get(owner.hass).async_get_entity_id(
+                "sensor", DOMAIN, f"{entry_id}_{call.sender}_last_call"
+            ),
             **data,
         },
     )
