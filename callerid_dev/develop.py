@@ -56,10 +56,10 @@ No number validated yet.
 HOW_TO_CARD = {
     "type": "markdown",
     "content": (
-        "**Settings > Tools > Actions**: pick *Validate caller ID* "
-        f"(`callerid.validate`), type `{DEMO_NUMBER}` as *Number* and perform it. "
-        "The code is in the response and under *Notifications* in the sidebar. "
-        "Type it with `scripts/keypad`; the number's row turns *Validated*."
+        "**Settings > Devices & services > seven.io Caller ID**, the account: "
+        f"**Add caller ID**, type `{DEMO_NUMBER}` and submit. The dialog shows the "
+        "code (so do the *Notifications* in the sidebar). Type it with "
+        "`scripts/keypad`; the number's row turns *Validated*."
     ),
 }
 
@@ -103,17 +103,17 @@ async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
 Home Assistant is ready: {process.url}   (log: {process.log_path})
 
   1. Open {process.url}/{DASHBOARD}/numbers and log in as {USERNAME} / {PASSWORD}.
-  2. Settings > Tools > Actions: pick "Validate caller ID" (callerid.validate),
-     type {DEMO_NUMBER} as Number, and press "Perform action".
-     The response shows the code; so does the notification (Notifications, in the
-     sidebar).
+  2. Settings > Devices & services > seven.io Caller ID > the account: "Add caller ID",
+     type {DEMO_NUMBER} and submit. The dialog shows the code (so does the
+     notification). Automations use the action callerid.validate instead.
   3. "Answer the call" and type the code, in another shell:
          scripts/keypad {DEMO_NUMBER.replace(" ", "")} CODE {sim_port}
-  4. The Caller ID dashboard lists {DEMO_NUMBER}: Caller ID "Not validated" and
-     Status "Pending" turn to "Validated".
-  5. Place a call from it: Settings > Tools > Actions, pick "Call from a caller ID"
-     (callerid.call), choose its Caller ID sensor, add a number under To, type a
-     Message, and perform. The response shows the call_id.
+  4. The dialog says Validated; the number is a row under the account, with its
+     device, and the Caller ID dashboard shows it "Validated".
+  5. Place a call from it: on its device page press "Test call" (whom it calls is
+     "Test call to"), or Settings > Tools > Actions: "Call from a caller ID"
+     (callerid.call). The number's Last call sensor turns "Calling"; the call's id is in
+     the action's response and in the simulator's GET {sim_url.removesuffix("/api")}/_sim/state.
   6. End the call as seven.io would report it (answered after 17 s):
          curl -s -X POST {sim_url.removesuffix("/api")}/_sim/end_call \\
            -H 'Content-Type: application/json' \\

@@ -744,7 +744,9 @@ async def test_demo_dashboard(
 
     await ui.goto(f"/{DASHBOARD}/numbers")
     await expect(page.get_by_text("No number validated yet.")).to_be_visible()
-    await expect(page.get_by_text("Settings > Tools > Actions")).to_be_visible()
+    await expect(
+        page.get_by_text("Settings > Devices & services > seven.io Caller ID")
+    ).to_be_visible()
     await expect(
         page.get_by_text(re.compile("Entity not (found|available)"))
     ).to_have_count(0)
