@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -23,11 +22,18 @@ from .const import (
     EVENT_CALL_PLACED,
     LOGGER,
 )
-from .helpers import gateway_error, gateway_errors, invalid, may_have_rung, signal
+from .helpers import (
+    gateway_error,
+    gateway_errors,
+    invalid,
+    last_call_entity_id,
+    may_have_rung,
+    signal,
+)
 from .models import CallOutcome, PlacedCall, combined, outcome_of
 from .phone import mask_number
 from .storage import StorageWriteError, StoredState
-from .trigger import device_identifier
+from .trigger import number_device_id
 
 if TYPE_CHECKING:
     from .coordinator import CallerIdCoordinator
@@ -329,11 +335,8 @@ class HourlyLimit:
 def _fire(
     owner: CallerIdCoordinator, event: str, call: PlacedCall, **data: Any
 ) -> None:
-    entry_id = owner.entry.entry_id
-    device = dr.async_get(owner.hass).async_get_device_by_identifier(
-        device_identifier(entry_id, call.sender), entry_id
-    )
-    owner.hass.bus.async_fire(
+    hass, entry_id = owner.hass, owner.entry.entry_id
+    hass.bus.async_fire(
         event,
         {
             "config_entry_id": entry_id,
@@ -341,10 +344,8 @@ def _fire(
             "from": call.sender,
             "to": call.recipient,
             # The caller ID's device and Last call: the logbook shows the call there.
-            ATTR_DEVICE_ID: device.id if device is not None else None,
-            ATTR_ENTITY_ID: er.async_get(owner.hass).async_get_entity_id(
-                "sensor", DOMAIN, f"{entry_id}_{call.sender}_last_call"
-            ),
+            ATTR_DEVICE_ID: number_device_id(hass, entry_id, call.sender),
+            ATTR_ENTITY_ID: last_call_entity_id(hass, entry_id, call.sender),
             **data,
         },
     )

@@ -75,6 +75,9 @@ _URL = selector.TextSelector(
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
+_TEL = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
+)
 KEY_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): _PASSWORD})
 
 
@@ -327,16 +330,6 @@ async def _async_check(
     return {}
 
 
-# Checked by the step, to name the range: with it, the selectors say "Value 500.0 is too large".
-OPTION_RANGES: dict[str, tuple[int, int, str]] = {
-    CONF_CODE_LIFETIME: (1, 120, "code_lifetime_range"),
-    CONF_COOLDOWN: (0, 3600, "cooldown_range"),
-    CONF_MAX_CALLS: (1, 500, "max_calls_range"),
-    CONF_MIN_TALK_TIME: (1, 600, "min_talk_time_range"),
-    CONF_WARN_BELOW: (0, 100_000, "warn_below_range"),
-}
-
-
 def _number(unit: str | None = None) -> selector.NumberSelector:
     config = selector.NumberSelectorConfig(step=1, mode=selector.NumberSelectorMode.BOX)
     if unit is not None:
@@ -344,17 +337,19 @@ def _number(unit: str | None = None) -> selector.NumberSelector:
     return selector.NumberSelector(config)
 
 
+# Each option: its default, unit, range, and the error naming the range. The step checks
+# the range: with it, the selectors say "Value 500.0 is too large".
+OPTIONS: dict[str, tuple[int, str | None, int, int, str]] = {
+    CONF_CODE_LIFETIME: (DEFAULT_CODE_LIFETIME, "min", 1, 120, "code_lifetime_range"),
+    CONF_COOLDOWN: (DEFAULT_COOLDOWN, "s", 0, 3600, "cooldown_range"),
+    CONF_MAX_CALLS: (DEFAULT_MAX_CALLS, None, 1, 500, "max_calls_range"),
+    CONF_MIN_TALK_TIME: (DEFAULT_MIN_TALK_TIME, "s", 1, 600, "min_talk_time_range"),
+    CONF_WARN_BELOW: (0, None, 0, 100_000, "warn_below_range"),
+}
 OPTIONS_SCHEMA = probatio.Schema(
     {
-        probatio.Required(CONF_CODE_LIFETIME, default=DEFAULT_CODE_LIFETIME): _number(
-            "min"
-        ),
-        probatio.Required(CONF_COOLDOWN, default=DEFAULT_COOLDOWN): _number("s"),
-        probatio.Required(CONF_MAX_CALLS, default=DEFAULT_MAX_CALLS): _number(),
-        probatio.Required(CONF_MIN_TALK_TIME, default=DEFAULT_MIN_TALK_TIME): _number(
-            "s"
-        ),
-        probatio.Required(CONF_WARN_BELOW, default=0): _number(),
+        probatio.Required(key, default=default): _number(unit)
+        for key, (default, unit, *_) in OPTIONS.items()
     }
 )
 
@@ -371,7 +366,7 @@ class CallerIdOptionsFlow(OptionsFlow):
             values = {key: int(value) for key, value in user_input.items()}
             errors = {
                 key: error
-                for key, (low, high, error) in OPTION_RANGES.items()
+                for key, (_, _, low, high, error) in OPTIONS.items()
                 if not low <= values[key] <= high
             }
             if not errors:
@@ -486,9 +481,7 @@ def _recipient_schema(callers: list[selector.SelectOptionDict]) -> probatio.Sche
     return probatio.Schema(
         {
             probatio.Required(CONF_NAME): selector.TextSelector(),
-            probatio.Required(CONF_NUMBER): selector.TextSelector(
-                selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
-            ),
+            probatio.Required(CONF_NUMBER): _TEL,
             probatio.Required(CONF_CALLER_ID, default=callers[0]["value"]): (
                 selector.SelectSelector(
                     selector.SelectSelectorConfig(
@@ -527,13 +520,7 @@ def _recipient_errors(
 # How long the Add caller ID dialog waits for an unloaded account to load again.
 RELOAD_GRACE = timedelta(seconds=30)
 
-_NUMBER_FORM = probatio.Schema(
-    {
-        probatio.Required(CONF_NUMBER): selector.TextSelector(
-            selector.TextSelectorConfig(type=selector.TextSelectorType.TEL)
-        )
-    }
-)
+_NUMBER_FORM = probatio.Schema({probatio.Required(CONF_NUMBER): _TEL})
 
 
 class CallerIdFlow(ConfigSubentryFlow):

@@ -195,11 +195,10 @@ class CallerIdCoordinator:
     def put(self, record: NumberRecord) -> None:
         """Keep `record` and tell the entities; only once it is on disk."""
         previous = self.numbers.get(record.number)
-        is_new = previous is None
         self.numbers[record.number] = record
         self._schedule_expiry(record)
         entry_id = self.entry.entry_id
-        if is_new:
+        if previous is None:
             self.listing.add(record.number)
             async_dispatcher_send(self.hass, signal(entry_id, "new"), record)
         async_dispatcher_send(self.hass, signal(entry_id, record.number), record)

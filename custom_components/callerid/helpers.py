@@ -164,3 +164,10 @@ def async_issue(
         translation_placeholders=placeholders or None,
         learn_more_url=_LEARN_MORE_URLS.get(key),
     )
+
+
+def last_call_entity_id(hass: HomeAssistant, entry_id: str, number: str) -> str | None:
+    """Return the entity id of the number's Last call sensor, if it is registered."""
+    return er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{entry_id}_{number}_last_call"
+    )

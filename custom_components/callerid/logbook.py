@@ -9,9 +9,9 @@ from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_NAME,
 )
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN, EVENT_CALL_ENDED
+from .helpers import last_call_entity_id
 from .phone import format_number
 
 
@@ -21,7 +21,6 @@ def async_describe_events(
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
 ) -> None:
     """Describe the end of each call."""
-    registry = er.async_get(hass)
 
     @callback
     def describe(event: Event) -> dict[str, Any]:
@@ -38,8 +37,7 @@ def async_describe_events(
             LOGBOOK_ENTRY_NAME: format_number(sender),
             LOGBOOK_ENTRY_MESSAGE: f"called {format_number(recipient)}: {ending}",
         }
-        unique_id = f"{data['config_entry_id']}_{sender}_last_call"
-        if entity_id := registry.async_get_entity_id("sensor", DOMAIN, unique_id):
+        if entity_id := last_call_entity_id(hass, data["config_entry_id"], sender):
             described[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
         return described
 

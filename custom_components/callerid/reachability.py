@@ -15,7 +15,7 @@ from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util.network import is_local
 
 from .api import (
@@ -96,20 +96,19 @@ def has_public_url(hass: HomeAssistant, entry: CallerIdConfigEntry) -> bool:
 
         if cloud.async_active_subscription(hass):
             return True
+    return _external_url(hass, entry, entry.data[CONF_WEBHOOK_ID]) is not None
+
+
+def _external_url(
+    hass: HomeAssistant, entry: CallerIdConfigEntry, webhook_id: str
+) -> str | None:
+    """Return the webhook's URL if the entry's gateway reaches it (LAN only from LAN)."""
     try:
-        # What webhook.async_generate_url asks for when it must not be internal.
-        url = get_url(
-            hass, allow_internal=False, allow_cloud=False, prefer_external=True
-        )
+        url = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
     except NoURLAvailableError:
-        return False
-    return _reaches(entry, url)
-
-
-def _reaches(entry: CallerIdConfigEntry, url: str) -> bool:
-    """Return whether the entry's gateway reaches `url`: a LAN one only from the LAN."""
+        return None
     gateway = entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)
-    return _on_internet(url) or not _on_internet(gateway)
+    return url if _on_internet(url) or not _on_internet(gateway) else None
 
 
 def _on_internet(url: str) -> bool:
@@ -139,11 +138,7 @@ async def _async_public_url(
                     entry, data={**entry.data, cloudhook_key: url}
                 )
                 return url
-    try:
-        url = webhook.async_generate_url(hass, webhook_id, allow_internal=False)
-    except NoURLAvailableError:
-        return None
-    return url if _reaches(entry, url) else None
+    return _external_url(hass, entry, webhook_id)
 
 
 async def async_our_hooks(

@@ -46,6 +46,8 @@ MAX_RECIPIENTS: Final = 50
 
 # A number as a person types it; the action parses it.
 _NUMBER = probatio.All(cv.string, probatio.Length(max=64))
+# A caller ID's number or one of its entities.
+_CALLER_ID = probatio.All(cv.string, probatio.Length(max=255))
 
 SERVICE_VALIDATE_SCHEMA = probatio.Schema(
     {
@@ -57,9 +59,7 @@ SERVICE_VALIDATE_SCHEMA = probatio.Schema(
 # Types only: each limit is checked in the action, with a message that names it.
 SERVICE_CALL_SCHEMA = probatio.Schema(
     {
-        probatio.Required(ATTR_CALLER_ID): probatio.All(
-            cv.string, probatio.Length(max=255)
-        ),
+        probatio.Required(ATTR_CALLER_ID): _CALLER_ID,
         probatio.Optional(ATTR_TO, default=list): probatio.All(
             cv.ensure_list, [_NUMBER]
         ),
@@ -72,9 +72,7 @@ SERVICE_CALL_SCHEMA = probatio.Schema(
 
 SERVICE_HANG_UP_SCHEMA = probatio.Schema(
     {
-        probatio.Required(ATTR_CALLER_ID): probatio.All(
-            cv.string, probatio.Length(max=255)
-        ),
+        probatio.Required(ATTR_CALLER_ID): _CALLER_ID,
         probatio.Optional(ATTR_CALL_ID, default=list): probatio.All(
             cv.ensure_list, [cv.string]
         ),

@@ -46,6 +46,14 @@ def device_identifier(entry_id: str, number: str) -> tuple[str, str]:
     return (DOMAIN, f"{entry_id}_{number}")
 
 
+def number_device_id(hass: HomeAssistant, entry_id: str, number: str) -> str | None:
+    """Return the id of the number's device, if it has one."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        device_identifier(entry_id, number), entry_id
+    )
+    return device.id if device is not None else None
+
+
 class _CallerIdTrigger(Trigger):
     """Fires on an event of the integration, for chosen numbers and outcomes."""
 
@@ -76,17 +84,12 @@ class _CallerIdTrigger(Trigger):
         did_not_trigger: TriggerNotTriggeredReporter | None = None,
     ) -> CALLBACK_TYPE:
         """Run the action for each matching event."""
-        devices = dr.async_get(self._hass)
 
         @callback
         def _fired(event: Event[dict[str, Any]]) -> None:
             data = event.data
             number, outcome = self._number_and_outcome(data)
-            entry_id = data["config_entry_id"]
-            device = devices.async_get_device_by_identifier(
-                device_identifier(entry_id, number), entry_id
-            )
-            device_id = device.id if device is not None else None
+            device_id = number_device_id(self._hass, data["config_entry_id"], number)
             if (self._outcomes and outcome not in self._outcomes) or (
                 self._device_ids and device_id not in self._device_ids
             ):
