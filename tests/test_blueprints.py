@@ -84,7 +84,10 @@ async def set_up(
         "people": ["0000", *PEOPLE],
         "message": "The alarm went off.",
     }
-    inputs |= extra
+    # An input given as None is left out.
+    inputs = {
+        key: value for key, value in (inputs | extra).items() if value is not None
+    }
     assert await async_setup_component(
         hass,
         automation.DOMAIN,
@@ -160,6 +163,19 @@ async def test_call_until_answered_stops_at_the_first_answer(
     state = hass.states.get("automation.call_until_answered")
     assert state is not None
     assert state.attributes["current"] == 0
+
+
+async def test_call_until_answered_without_a_trigger(hass: HomeAssistant) -> None:
+    """Saved without a trigger, it runs from the automation's Run actions."""
+    calls = await set_up(hass, ["123456789"], when=None)
+    await hass.services.async_call(
+        automation.DOMAIN,
+        "trigger",
+        {"entity_id": "automation.call_until_answered"},
+        blocking=False,
+    )
+    await settle(hass)
+    assert [c.data["to"] for c in calls] == [["0000"], [PEOPLE[0]]]
 
 
 async def test_recipients_first_then_numbers(hass: HomeAssistant) -> None:
