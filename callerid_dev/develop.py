@@ -84,7 +84,12 @@ async def prepare(api: HassClient, sim_url: str) -> None:
 async def run(state_dir: Path, hass_port: int, sim_port: int) -> None:
     """Start everything, print what to do, and run until interrupted."""
     sim_url = f"http://127.0.0.1:{sim_port}/api"
-    process = HassProcess(config_dir=state_dir / "config", port=hass_port)
+    # The recorder and the logbook: a device page shows its activity (how calls went).
+    process = HassProcess(
+        config_dir=state_dir / "config",
+        port=hass_port,
+        extra_config="recorder:\nhistory:\nlogbook:\n",
+    )
     # This checkout's blueprints, as importing them from the README's links adds them.
     shutil.copytree(
         PROJECT / "blueprints",
