@@ -275,7 +275,7 @@ async def test_reconfigure_to_another_account(
     steps = TEXTS["config"]["step"]
     await ui.open_integration("callerid")
     await ui.entry_menu("Home", "reconfigure")
-    await expect(ui.flow.get_by_text("«Home»").first).to_be_visible()
+    await expect(ui.flow.get_by_text("“Home”").first).to_be_visible()
     await ui.fill({steps["reconfigure"]["data"]["api_key"]: "office-key"})
     await ui.submit()
     await expect(ui.flow.get_by_text(steps["other_account"]["title"])).to_be_visible()
