@@ -1014,6 +1014,11 @@ async def test_add_caller_id_in_one_dialog(
     await ui.open_integration("callerid")
     await ui.page.get_by_role("button", name="Add caller ID").click()
     await ui.fill({"Phone number": "0176 12345678"})
+    # How a number without its country code is read: the country of the settings.
+    await expect(
+        ui.flow.get_by_text("Settings > System > General (DE)", exact=False)
+    ).to_be_visible()
+    await ui.shot("caller-id-dialog-form")
     await ui.submit()
     known = ui.flow.get_by_text(
         "seven.io has already validated +49 176 12345678, so it placed no call"
