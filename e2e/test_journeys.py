@@ -1001,6 +1001,10 @@ async def test_add_caller_id_in_one_dialog(
     await hass_api.add_callerid("demo-key", f"{sim_url}/api")
 
     code = await _add_caller_id(ui, "0176 12345678")
+    # While it waits, the dialog keeps its title.
+    await expect(
+        ui.flow.get_by_text("Validate a caller ID", exact=True)
+    ).to_be_visible()
     await ui.shot("caller-id-dialog-code")
     await _type_on_the_phone(sim_url, "+4917612345678", code)
     await expect(
