@@ -346,12 +346,15 @@ class HassClient:
             ]
         )
 
-    async def validate(self, number: str) -> dict[str, Any]:
-        """Call callerid.validate and return its response data."""
+    async def validate(
+        self, number: str, config_entry_id: str | None = None
+    ) -> dict[str, Any]:
+        """Call callerid.validate (on the entry, if given) and return its response data."""
+        entry = {} if config_entry_id is None else {"config_entry_id": config_entry_id}
         result = await self.request(
             "POST",
             "/api/services/callerid/validate?return_response",
-            {"number": number},
+            {"number": number, **entry},
         )
         return dict(result["service_response"])
 
