@@ -24,7 +24,12 @@ import pytest
 from callerid_dev.gateway_sim import Simulator
 from callerid_dev.harness import PROJECT, HassClient, HassProcess
 
-from .test_journeys import _answered_after_42_s, _validated_account, until
+from .test_journeys import (
+    _answered_after_42_s,
+    _validated_account,
+    pick_caller_id,
+    until,
+)
 from .ui import VIEWPORT, HomeAssistantUI
 
 pytestmark = pytest.mark.e2e
@@ -221,10 +226,7 @@ async def test_call_until_answered_without_a_trigger(
     await _install_blueprints(hass_process, hass_api)
 
     await _open_blueprint(ui, CALL_NAME, "blueprint-call-list")
-    caller_id = _input(ui, "Caller ID")
-    await caller_id.locator("ha-entity-picker").click()
-    await caller_id.get_by_role("textbox").first.fill("12345678")
-    await caller_id.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
+    await pick_caller_id(_input(ui, "Caller ID"))
     people = _input(ui, "Numbers to call, in order")
     await people.get_by_role("button", name=ui.t("ui.common.add")).click()
     await people.get_by_role("textbox").first.fill("030 1234567")

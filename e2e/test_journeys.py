@@ -781,6 +781,13 @@ async def _validated_account(
     await hass_api.wait_for_state(caller_id, "on")
 
 
+async def pick_caller_id(row: Locator) -> None:
+    """Pick NUMBER's Caller ID sensor in the entity picker of `row`, typing part of it."""
+    await row.locator("ha-entity-picker").click()
+    await row.get_by_role("textbox").first.fill("12345678")
+    await row.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
+
+
 async def _pick_action(ui: HomeAssistantUI, typed: str, listed: str) -> None:
     """Open the Actions page and pick an action, typing `typed`, clicking `listed`."""
     await ui.goto("/config/tools/action")
@@ -837,9 +844,7 @@ async def test_call_from_actions(
     await _pick_action(ui, "callerid.call", "callerid.call")
     row = ui.page.locator("ha-settings-row")
     entity = row.filter(has=ui.page.get_by_text("Caller ID", exact=True))
-    await entity.locator("ha-entity-picker").click()
-    await entity.get_by_role("textbox").first.fill("12345678")
-    await entity.get_by_text(f"{NUMBER} (seven.io)", exact=True).click()
+    await pick_caller_id(entity)
     await expect(entity.get_by_text(f"{NUMBER} (seven.io)", exact=True)).to_be_visible()
     to = row.filter(has=ui.page.get_by_text("To", exact=True))
     # Optional (recipients may be called instead): ticked to be sent.

@@ -188,6 +188,8 @@ SEVEN_OK = {
     "error": "",
     "voice": "1",
 }
+# The same when the person typed a wrong code.
+SEVEN_WRONG_CODE = SEVEN_OK | {"success": "0", "error": "Wrong code"}
 
 
 async def call_validate(hass: HomeAssistant, **data: Any) -> dict[str, Any]:

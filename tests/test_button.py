@@ -27,6 +27,7 @@ from .conftest import (
     ALREADY,
     NUMBER,
     SEVEN_OK,
+    SEVEN_WRONG_CODE,
     STATUS_ID,
     VOICE_URL,
     Persisted,
@@ -69,8 +70,7 @@ async def test_validate_again_from_the_device(
     """The button starts a validation as the action does: the code is in a notification."""
     path = await start_validation(hass, aioclient_mock)
     client = await hass_client_no_auth()
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
-    assert (await client.get(path.update_query(failed))).status == 200
+    assert (await client.get(path.update_query(SEVEN_WRONG_CODE))).status == 200
     assert hass.states.get(STATUS_ID).state == "failed"
 
     await _press(hass, VALIDATE_AGAIN)
@@ -113,8 +113,7 @@ async def test_validate_again_of_a_failed_number_seven_io_knows(
     """Failed here, validated at seven.io: the press validates it, with no error."""
     path = await start_validation(hass, aioclient_mock)
     client = await hass_client_no_auth()
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
-    assert (await client.get(path.update_query(failed))).status == 200
+    assert (await client.get(path.update_query(SEVEN_WRONG_CODE))).status == 200
     aioclient_mock.clear_requests()  # the first answer that matches is given
     answer_validation(aioclient_mock, json=ALREADY)
     await _press(hass, VALIDATE_AGAIN)

@@ -28,6 +28,7 @@ from .conftest import (
     ALREADY,
     NUMBER,
     SEVEN_OK,
+    SEVEN_WRONG_CODE,
     STATUS_ID,
     VALIDATE_URL,
     answer_validation,
@@ -80,7 +81,7 @@ async def _finished(hass: HomeAssistant, flow_id: str) -> dict[str, Any]:
     ("answer", "reason", "error"),
     [
         (SEVEN_OK, "validation_validated", ""),
-        (SEVEN_OK | {"success": "0", "error": "Wrong code"}, "validation_failed", ""),
+        (SEVEN_WRONG_CODE, "validation_failed", ""),
     ],
 )
 async def test_the_code_on_screen_then_the_result(
@@ -334,8 +335,9 @@ async def test_validate_again_from_the_row(
     answer_validation(aioclient_mock, side_effect=answer)
     first = await _submit(hass, (await _open(hass, init_integration))["flow_id"], TYPED)
     client = await hass_client_no_auth()
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
-    assert (await client.get(callback_path(aioclient_mock).update_query(failed))).status
+    assert (
+        await client.get(callback_path(aioclient_mock).update_query(SEVEN_WRONG_CODE))
+    ).status
     assert (await _finished(hass, first["flow_id"]))["reason"] == "validation_failed"
     (row,) = init_integration.get_subentries_of_type(SUBENTRY_CALLER_ID)
 

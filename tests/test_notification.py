@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 
-from .conftest import SEVEN_OK, start_validation
+from .conftest import SEVEN_OK, SEVEN_WRONG_CODE, start_validation
 
 NOTIFICATION_ID = "callerid_01JCALLERIDENTRY000000000_+4917612345678"
 
@@ -117,8 +117,7 @@ async def test_texts_follow_home_assistants_language(
     assert "Nimm den Anruf an und gib den Code **424242**" in shown["message"]
 
     client = await hass_client_no_auth()
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
-    assert (await client.get(path.update_query(failed))).status == 200
+    assert (await client.get(path.update_query(SEVEN_WRONG_CODE))).status == 200
     await hass.async_block_till_done()
     assert notification(hass)["title"] == (
         "Bestätigung von +49 176 12345678 (seven.io) fehlgeschlagen"

@@ -29,6 +29,7 @@ from homeassistant.setup import async_setup_component
 from .conftest import (
     NUMBER,
     SEVEN_OK,
+    SEVEN_WRONG_CODE,
     VOICE_URL,
     call,
     call_validate,
@@ -356,9 +357,8 @@ async def test_a_recipient_whose_caller_id_cannot_call_is_a_repair(
 
     await call_validate(hass, number=NUMBER)  # pending: its calls are refused
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
     path = callback_path(aioclient_mock)
-    assert (await client.get(path.update_query(failed))).status == 200
+    assert (await client.get(path.update_query(SEVEN_WRONG_CODE))).status == 200
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     await call_validate(hass, number=NUMBER)
     path = callback_path(aioclient_mock)

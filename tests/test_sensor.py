@@ -28,6 +28,7 @@ from homeassistant.helpers import entity_registry as er
 from .conftest import (
     ENTITY_ID,
     SEVEN_OK,
+    SEVEN_WRONG_CODE,
     STATUS_ID,
     snapshot_entities,
     start_validation,
@@ -91,8 +92,7 @@ async def test_status_follows_the_validation(
     assert hass.states.get(COMPLETED_ID) is None
     assert entity_registry.async_get(COMPLETED_ID).disabled_by is not None
 
-    failed = SEVEN_OK | {"success": "0", "error": "Wrong code"}
-    assert (await client.get(path.update_query(failed))).status == 200
+    assert (await client.get(path.update_query(SEVEN_WRONG_CODE))).status == 200
     status = hass.states.get(STATUS_ID)
     assert status.state == "failed"
     assert status.attributes["error"] == "Wrong code"

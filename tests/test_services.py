@@ -59,6 +59,16 @@ ALREADY = {
     "error": "The caller ID has already been saved.",
     "voice": True,
 }
+# callerid_validation_completed for NUMBER, validated.
+VALIDATED_EVENT = {
+    "config_entry_id": "01JCALLERIDENTRY000000000",
+    "number": NUMBER,
+    "status": "validated",
+    "success": True,
+    "voice": True,
+    "caller_id": 12345,
+    "error": None,
+}
 
 
 def notifications(hass: HomeAssistant) -> dict[str, Any]:
@@ -116,15 +126,7 @@ async def test_whole_way(
     assert "status" not in state.attributes
     assert notifications(hass) == {}
     assert len(events) == 1
-    assert events[0].data == {
-        "config_entry_id": "01JCALLERIDENTRY000000000",
-        "number": NUMBER,
-        "status": "validated",
-        "success": True,
-        "voice": True,
-        "caller_id": 12345,
-        "error": None,
-    }
+    assert events[0].data == VALIDATED_EVENT
 
     # The token is single use: the same callback again changes nothing.
     resp = await client.get(path.update_query(SEVEN_OK | {"success": "0"}))
@@ -156,17 +158,7 @@ async def test_already_validated(
     }
     assert hass.states.get(ENTITY_ID).state == "on"
     assert notifications(hass) == {}
-    assert [event.data for event in events] == [
-        {
-            "config_entry_id": "01JCALLERIDENTRY000000000",
-            "number": NUMBER,
-            "status": "validated",
-            "success": True,
-            "voice": True,
-            "caller_id": 12345,
-            "error": None,
-        }
-    ]
+    assert [event.data for event in events] == [VALIDATED_EVENT]
 
 
 @pytest.mark.usefixtures("init_integration")
